@@ -1,0 +1,1 @@
+"""The library every clinic service uses. Import the modules you need; nothing runs at import."""

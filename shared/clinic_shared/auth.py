@@ -1,0 +1,79 @@
+"""Bearer tokens: the staff token, and signed, expiring client tokens.
+
+A client token names one client id and nothing else; it is signed with the shared secret key, so
+every service checks it without asking another. Staff use the one staff token of the deployment.
+"""
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+
+from flask import Request
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from .errors import ApiError
+
+_SALT = "clinic-client-token"
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: str  # "staff" or "client"
+    client_id: str | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role == "staff"
+
+    def may_see(self, owner_client_id: str) -> bool:
+        return self.is_staff or self.client_id == owner_client_id
+
+
+class TokenAuthority:
+    def __init__(self, secret_key: str, staff_token: str, client_token_ttl_seconds: int):
+        self._serializer = URLSafeTimedSerializer(secret_key, salt=_SALT)
+        self._staff_token = staff_token
+        self._ttl = client_token_ttl_seconds
+
+    def issue_client_token(self, client_id: str) -> str:
+        return self._serializer.dumps({"client_id": client_id})
+
+    def principal_for(self, token: str) -> Principal | None:
+        """The principal a raw token stands for, or None when it is bad or expired."""
+        if hmac.compare_digest(token.encode(), self._staff_token.encode()):
+            return Principal("staff")
+        try:
+            data = self._serializer.loads(token, max_age=self._ttl)
+        except (SignatureExpired, BadSignature):
+            return None
+        client_id = data.get("client_id") if isinstance(data, dict) else None
+        return Principal("client", client_id) if isinstance(client_id, str) else None
+
+    def optional_principal(self, request: Request) -> Principal | None:
+        """None without a token; 401 for a bad one (a wrong token is never treated as none)."""
+        header = request.headers.get("Authorization")
+        if not header:
+            return None
+        scheme, _, token = header.partition(" ")
+        principal = self.principal_for(token.strip()) if scheme.lower() == "bearer" else None
+        if principal is None:
+            raise ApiError(401, "unauthorized", "The bearer token is invalid or has expired.")
+        return principal
+
+    def require_principal(self, request: Request) -> Principal:
+        principal = self.optional_principal(request)
+        if principal is None:
+            raise ApiError(401, "unauthorized", "A bearer token is required.")
+        return principal
+
+    def require_staff(self, request: Request) -> Principal:
+        principal = self.require_principal(request)
+        if not principal.is_staff:
+            raise ApiError(403, "forbidden", "Only staff may do this.")
+        return principal
+
+    def require_client(self, request: Request) -> Principal:
+        principal = self.require_principal(request)
+        if principal.is_staff:
+            raise ApiError(403, "forbidden", "This needs a client token: bookings belong to a client.")
+        return principal

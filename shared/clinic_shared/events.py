@@ -1,0 +1,139 @@
+"""The event envelope and the schema of every event's data.
+
+Schemas only ever grow: consumers ignore fields they do not know (`unknown = EXCLUDE`), and a
+breaking change is a new `version`. The routing key of an event is its `type`.
+Screening events carry the outcome and reason codes, never the questionnaire's answers.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+
+class _Lenient(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class ClientContactSchema(_Lenient):
+    name = fields.String(required=True)
+    email = fields.String(required=True)
+    phone = fields.String(load_default=None, allow_none=True)
+
+
+class ReasonSchema(_Lenient):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+
+
+OUTCOMES = ("eligible", "consultation_required", "not_suitable")
+
+
+class ScreeningCompletedV1(_Lenient):
+    screening_id = fields.String(required=True)
+    client_id = fields.String(required=True)
+    client = fields.Nested(ClientContactSchema, required=True)
+    areas = fields.List(fields.String(), required=True)
+    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
+    reasons = fields.List(fields.Nested(ReasonSchema), required=True)
+    valid_until = fields.String(required=True)  # ISO 8601 with offset
+    rules_version = fields.String(required=True)
+    created_at = fields.String(required=True)
+
+
+class ScreeningClearedV1(ScreeningCompletedV1):
+    previous_outcome = fields.String(required=True)
+    decision = fields.String(required=True, validate=validate.OneOf(("approved", "declined")))
+    decided_at = fields.String(required=True)
+
+
+class PractitionerRefSchema(_Lenient):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class BookingSnapshotV1(_Lenient):
+    """What every booking event says about the booking as it now stands."""
+
+    booking_id = fields.String(required=True)
+    reference = fields.String(required=True)
+    type = fields.String(required=True, validate=validate.OneOf(("treatment", "consultation")))
+    status = fields.String(required=True)
+    areas = fields.List(fields.String(), required=True)
+    start = fields.String(required=True)  # ISO 8601, clinic time zone with its offset
+    end = fields.String(required=True)
+    timezone = fields.String(required=True)
+    practitioner = fields.Nested(PractitionerRefSchema, required=True)
+    client_id = fields.String(required=True)
+    client = fields.Nested(ClientContactSchema, required=True)
+    screening_id = fields.String(required=True)
+    course_id = fields.String(load_default=None, allow_none=True)
+
+
+class BookingCancelledV1(BookingSnapshotV1):
+    reason = fields.String(load_default=None, allow_none=True)
+
+
+class BookingRescheduledV1(BookingSnapshotV1):
+    previous_start = fields.String(required=True)
+    previous_end = fields.String(required=True)
+
+
+class BookingCompletedV1(BookingSnapshotV1):
+    completed_at = fields.String(required=True)
+
+
+# (type, version) -> schema of `data`. Add a new version here; never change an old one.
+EVENT_SCHEMAS: dict[tuple[str, int], type[Schema]] = {
+    ("screening.completed", 1): ScreeningCompletedV1,
+    ("screening.cleared", 1): ScreeningClearedV1,
+    ("booking.confirmed", 1): BookingSnapshotV1,
+    ("booking.cancelled", 1): BookingCancelledV1,
+    ("booking.rescheduled", 1): BookingRescheduledV1,
+    ("booking.completed", 1): BookingCompletedV1,
+}
+
+
+class EnvelopeSchema(_Lenient):
+    event_id = fields.String(required=True)
+    type = fields.String(required=True)
+    version = fields.Integer(required=True)
+    occurred_at = fields.String(required=True)
+    producer = fields.String(required=True)
+    correlation_id = fields.String(load_default=None, allow_none=True)
+    data = fields.Dict(required=True)
+
+
+class UnknownEvent(Exception):
+    pass
+
+
+def make_envelope(event_type: str, data: dict, producer: str, correlation_id: str | None = None,
+                  version: int = 1, occurred_at: datetime | None = None) -> dict:
+    """Build an envelope, checking `data` against its schema so a bad event never leaves."""
+    schema = EVENT_SCHEMAS.get((event_type, version))
+    if schema is None:
+        raise UnknownEvent(f"{event_type} v{version}")
+    errors = schema().validate(data)
+    if errors:
+        raise ValidationError(errors)
+    return {
+        "event_id": str(uuid.uuid4()),
+        "type": event_type,
+        "version": version,
+        "occurred_at": (occurred_at or datetime.now(timezone.utc)).isoformat(),
+        "producer": producer,
+        "correlation_id": correlation_id,
+        "data": data,
+    }
+
+
+def parse_envelope(body: dict) -> tuple[dict, dict]:
+    """Return (envelope, data) with `data` loaded by its schema; raise ValidationError or UnknownEvent."""
+    envelope = EnvelopeSchema().load(body)
+    schema = EVENT_SCHEMAS.get((envelope["type"], envelope["version"]))
+    if schema is None:
+        raise UnknownEvent(f"{envelope['type']} v{envelope['version']}")
+    return envelope, schema().load(envelope["data"])

@@ -1,0 +1,134 @@
+"""Idempotent consumer: each event's effect and its `event_id` are committed together.
+
+The message is acked only after that commit. A redelivered event finds its id in the inbox and is
+acked without doing anything again. A handler that keeps failing is retried a bounded number of
+times (the count travels in a header), then moved to the service's dead-letter queue: never acked
+away, never requeued forever.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Callable
+
+from kombu import Connection, Producer
+from kombu.mixins import ConsumerMixin
+from marshmallow import ValidationError
+from sqlalchemy import Column, MetaData, String, Table, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from .broker import RETRY_POLICY
+from .db import UTCDateTime, utcnow
+from .events import UnknownEvent, parse_envelope
+from .logs import bind_correlation_id
+from .topology import Topology
+
+log = logging.getLogger(__name__)
+
+# handler(session, data, envelope): does the event's effect inside the given transaction.
+Handler = Callable[[Session, dict, dict], None]
+
+ATTEMPTS_HEADER = "x-clinic-attempts"
+
+
+def inbox_table(metadata: MetaData) -> Table:
+    return Table(
+        "inbox", metadata,
+        Column("event_id", String(36), primary_key=True),
+        Column("type", String(100), nullable=False),
+        Column("handled_at", UTCDateTime(), nullable=False),
+    )
+
+
+class InboxProcessor:
+    """Runs a handler for an envelope at most once per event_id. No broker involved: easy to test."""
+
+    def __init__(self, session_factory: sessionmaker[Session], inbox: Table, handlers: dict[str, Handler]):
+        self._sessions = session_factory
+        self._inbox = inbox
+        self._handlers = handlers
+
+    def process(self, body: dict) -> bool:
+        """Handle an event; False when it had been handled already (or is not ours)."""
+        envelope, data = parse_envelope(body)
+        handler = self._handlers.get(envelope["type"])
+        if handler is None:
+            return False
+        try:
+            with self._sessions() as session, session.begin():
+                seen = session.execute(select(self._inbox.c.event_id)
+                                       .where(self._inbox.c.event_id == envelope["event_id"])).first()
+                if seen:
+                    return False
+                session.execute(self._inbox.insert().values(
+                    event_id=envelope["event_id"], type=envelope["type"], handled_at=utcnow()))
+                handler(session, data, envelope)
+        except IntegrityError:
+            # Another consumer committed the same event_id first: it is handled.
+            with self._sessions() as session:
+                if session.execute(select(self._inbox.c.event_id)
+                                   .where(self._inbox.c.event_id == envelope["event_id"])).first():
+                    return False
+            raise
+        return True
+
+
+class EventConsumer(ConsumerMixin):
+    """Consumes a service's queue through an InboxProcessor, with bounded retries and a DLQ."""
+
+    def __init__(self, connection: Connection, topology: Topology, service: str,
+                 processor: InboxProcessor, max_attempts: int = 5, retry_delay: float = 0.5):
+        self.connection = connection
+        self._topology = topology
+        self._service = service
+        self._processor = processor
+        self._max_attempts = max_attempts
+        self._retry_delay = retry_delay
+
+    def get_consumers(self, Consumer, channel):
+        self._topology.declare(self.connection)
+        consumer = Consumer(queues=[self._topology.queue(self._service)], callbacks=[self.on_message],
+                            accept=["json"], prefetch_count=10)
+        return [consumer]
+
+    def on_message(self, body, message):
+        try:
+            payload = json.loads(body) if isinstance(body, (str, bytes)) else body
+        except ValueError:
+            payload = body if isinstance(body, str) else body.decode("utf-8", "replace")
+        bind_correlation_id(payload.get("correlation_id") if isinstance(payload, dict) else None)
+        try:
+            self._processor.process(payload)
+        except (ValidationError, UnknownEvent, KeyError, TypeError, AttributeError) as exc:
+            log.error("malformed event, moved to dead-letter queue: %s", exc)
+            self._dead_letter(payload, message, reason=f"malformed: {exc}")
+            return
+        except Exception as exc:
+            attempts = int((message.headers or {}).get(ATTEMPTS_HEADER, 0)) + 1
+            if attempts >= self._max_attempts:
+                log.exception("event failed %d times, moved to dead-letter queue", attempts)
+                self._dead_letter(payload, message, reason=f"failed {attempts} times: {exc}")
+            else:
+                log.warning("event failed (attempt %d of %d), will retry: %s", attempts, self._max_attempts, exc)
+                time.sleep(self._retry_delay * attempts)
+                self._republish(payload, message, {ATTEMPTS_HEADER: attempts},
+                                self._topology.queue_name(self._service))
+            return
+        message.ack()
+
+    def _republish(self, payload, message, headers: dict, queue_name: str) -> None:
+        # Published to the queue itself through the default exchange, confirmed, then the
+        # original is acked: a crash in between delivers twice, and the inbox absorbs that.
+        producer = Producer(self.connection.default_channel)
+        body = payload if isinstance(payload, str) else json.dumps(payload)
+        producer.publish(body, exchange="", routing_key=queue_name, headers=headers,
+                         content_type="application/json", content_encoding="utf-8",
+                         delivery_mode=2, retry=True, retry_policy=RETRY_POLICY)
+        message.ack()
+
+    def _dead_letter(self, payload, message, reason: str) -> None:
+        headers = dict(message.headers or {})
+        headers["x-clinic-dead-letter-reason"] = reason[:500]
+        self._republish(payload, message, headers, self._topology.dead_letter_queue_name(self._service))

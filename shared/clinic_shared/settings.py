@@ -1,0 +1,103 @@
+"""Settings every service reads: the environment variables of API.md, with embedded defaults.
+
+One place reads the environment; everything else takes a `Settings` object, so tests build
+their own without touching `os.environ`.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+from zoneinfo import ZoneInfo
+
+SERVICES = ("screening", "booking", "notifications")
+DEFAULT_SERVICE_PORTS = {"gateway": 8080, "screening": 8081, "booking": 8082, "notifications": 8083}
+
+
+@dataclass(frozen=True)
+class Settings:
+    service: str
+    data_dir: Path
+    broker_url: str
+    database_url: str
+    smtp_url: str | None
+    staff_token: str
+    secret_key: str
+    timezone: str
+    rate_limit: str
+    port: int
+    topology_prefix: str = "clinic"
+    service_urls: Mapping[str, str] = field(default_factory=dict)
+    client_token_ttl_seconds: int = 90 * 24 * 3600
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def uses_file_broker(self) -> bool:
+        return self.broker_url.startswith("filesystem:")
+
+    def with_overrides(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+
+def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings of `service` (one of SERVICES, or "gateway") from the environment."""
+    env = os.environ if environ is None else environ
+    data_dir = Path(env.get("CLINIC_DATA_DIR") or "./var").resolve()
+    prefix = f"CLINIC_{service.upper()}_"
+    default_db = f"sqlite:///{data_dir / (service + '.db')}"
+    service_urls = {
+        name: env.get(f"CLINIC_{name.upper()}_URL")
+        or f"http://127.0.0.1:{_port(env, name)}"
+        for name in SERVICES
+    }
+    return Settings(
+        service=service,
+        data_dir=data_dir,
+        broker_url=env.get("CLINIC_BROKER_URL") or "filesystem://",
+        database_url=env.get(prefix + "DATABASE_URL") or default_db,
+        smtp_url=env.get("CLINIC_SMTP_URL") or None,
+        staff_token=env.get("CLINIC_STAFF_TOKEN") or read_or_create_secret(data_dir / "staff-token"),
+        secret_key=env.get("CLINIC_SECRET_KEY") or read_or_create_secret(data_dir / "secret-key"),
+        timezone=env.get("CLINIC_TIMEZONE") or "Europe/London",
+        rate_limit=env.get("CLINIC_RATE_LIMIT") or "120/minute",
+        port=_port(env, service),
+        topology_prefix=env.get("CLINIC_TOPOLOGY_PREFIX") or "clinic",
+        service_urls=service_urls,
+    )
+
+
+def _port(env: Mapping[str, str], service: str) -> int:
+    name = "CLINIC_PORT" if service == "gateway" else f"CLINIC_{service.upper()}_PORT"
+    return int(env.get(name) or DEFAULT_SERVICE_PORTS[service])
+
+
+def read_or_create_secret(path: Path) -> str:
+    """Return the secret stored at `path`, creating it once if it does not exist.
+
+    Several processes start together, so creation is atomic (O_EXCL): the loser of the race
+    reads what the winner wrote.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _read_when_written(path)
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
+def _read_when_written(path: Path) -> str:
+    import time
+
+    for _ in range(50):  # the creator may not have written yet
+        value = path.read_text().strip()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise RuntimeError(f"secret file {path} is empty")

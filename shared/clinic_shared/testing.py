@@ -1,0 +1,132 @@
+"""pytest plugin shared by every test suite: real backends, fresh per test, cleaned up after.
+
+- `database_url`: a fresh database, once on SQLite and once on PostgreSQL.
+- `postgres_url_factory`: makes fresh PostgreSQL databases and drops them afterwards.
+- `amqp_url`: the RabbitMQ URL; pair it with `topology_prefix` for queues of this test only.
+- `smtp_server`: a real SMTP server (aiosmtpd) on a free local port, keeping what it received.
+
+Without PostgreSQL or RabbitMQ these tests skip with a line naming what is missing; with
+CLINIC_REQUIRE_BACKENDS=1 (CI) a missing backend is a failure instead.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from email import message_from_bytes
+from urllib.parse import urlsplit
+
+import pytest
+
+POSTGRES_ADMIN_URL = os.environ.get("CLINIC_TEST_POSTGRES_URL",
+                                    "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+AMQP_URL = os.environ.get("CLINIC_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+def backends_required() -> bool:
+    return os.environ.get("CLINIC_REQUIRE_BACKENDS", "") not in ("", "0", "false", "no")
+
+
+def missing_backend(what: str) -> None:
+    message = f"{what} is not reachable"
+    if backends_required():
+        pytest.fail(f"{message}, and CLINIC_REQUIRE_BACKENDS is set", pytrace=False)
+    pytest.skip(f"{message} (set CLINIC_REQUIRE_BACKENDS=1 to make this a failure)")
+
+
+def port_open(url: str, default_port: int) -> bool:
+    parts = urlsplit(url.replace("+psycopg", ""))
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url():
+    if not port_open(POSTGRES_ADMIN_URL, 5432):
+        missing_backend(f"PostgreSQL at {POSTGRES_ADMIN_URL}")
+    return POSTGRES_ADMIN_URL
+
+
+@pytest.fixture
+def postgres_url_factory(postgres_admin_url):
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
+    created = []
+
+    def make() -> str:
+        name = f"clinic_test_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        created.append(name)
+        return make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    with admin.connect() as connection:
+        for name in created:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    return request.getfixturevalue("postgres_url_factory")()
+
+
+@pytest.fixture(scope="session")
+def amqp_url():
+    if not port_open(AMQP_URL, 5672):
+        missing_backend(f"RabbitMQ at {AMQP_URL}")
+    return AMQP_URL
+
+
+@pytest.fixture
+def topology_prefix():
+    """Exchange and queue names no other test run uses; deleted from RabbitMQ afterwards."""
+    prefix = f"clinic-test-{uuid.uuid4().hex[:10]}"
+    yield prefix
+    if port_open(AMQP_URL, 5672):
+        from kombu import Connection
+
+        from .topology import Topology
+
+        try:
+            with Connection(AMQP_URL, connect_timeout=3) as connection:
+                Topology(prefix).delete(connection)
+        except Exception:
+            pass  # a test that never touched RabbitMQ left nothing to delete
+
+
+class ReceivedMail:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos),
+                              "message": message_from_bytes(envelope.original_content or envelope.content)})
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on 127.0.0.1; `.url` to point the system at it, `.messages` what arrived."""
+    from aiosmtpd.controller import Controller
+
+    mailbox = ReceivedMail()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    mailbox.url = f"smtp://127.0.0.1:{controller.port}"
+    yield mailbox
+    controller.stop()

@@ -1,0 +1,97 @@
+"""The worker process every service runs: outbox relay, event consumer, and any periodic job.
+
+Each loop runs in its own thread with its own broker connection (kombu connections are not
+thread-safe). SIGTERM or SIGINT stops them all; whatever was not acked is redelivered later.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .broker import Publisher, connect
+from .inbox import EventConsumer, InboxProcessor
+from .outbox import OutboxRelay
+from .settings import Settings
+from .topology import Topology
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WorkerParts:
+    """What a service hands to `run_worker`; built by the service's composition root."""
+
+    settings: Settings
+    session_factory: object
+    outbox: object  # the outbox Table
+    processor: InboxProcessor | None = None  # None: the service consumes no events
+    periodic: list[Callable[[], object]] = field(default_factory=list)  # e.g. the e-mail dispatcher
+    relay_interval: float = 0.2
+
+
+def every(interval: float, job: Callable[[], object], stop: threading.Event, name: str) -> None:
+    """Run `job` until `stop` is set; a failure is logged and retried with a growing pause."""
+    failures = 0
+    while not stop.is_set():
+        try:
+            job()
+            failures = 0
+            stop.wait(interval)
+        except Exception:
+            failures += 1
+            log.exception("%s failed (%d in a row)", name, failures)
+            stop.wait(min(30.0, interval * 2 ** min(failures, 8)))
+
+
+def run_worker(parts: WorkerParts, stop: threading.Event | None = None) -> None:
+    stop = stop or threading.Event()
+    topology = Topology(parts.settings.topology_prefix)
+    threads = []
+
+    relay_connection = connect(parts.settings)
+    relay = OutboxRelay(parts.session_factory, parts.outbox, Publisher(relay_connection, topology))
+    threads.append(threading.Thread(target=every, args=(parts.relay_interval, relay.relay_once, stop, "outbox relay"),
+                                    name="outbox-relay", daemon=True))
+    for job in parts.periodic:
+        threads.append(threading.Thread(target=every, args=(1.0, job, stop, getattr(job, "__name__", "job")),
+                                        daemon=True))
+
+    consumer = None
+    if parts.processor is not None:
+        consumer = EventConsumer(connect(parts.settings), topology, parts.settings.service, parts.processor)
+        threads.append(threading.Thread(target=_consume, args=(consumer, stop), name="consumer", daemon=True))
+
+    def _stop(signum, _frame):
+        log.info("signal %s: stopping", signum)
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+
+    for thread in threads:
+        thread.start()
+    log.info("worker of %s started", parts.settings.service)
+    while not stop.is_set():
+        stop.wait(0.5)
+    if consumer is not None:
+        consumer.should_stop = True
+    for thread in threads:
+        thread.join(timeout=10)
+    relay_connection.release()
+    log.info("worker of %s stopped", parts.settings.service)
+
+
+def _consume(consumer: EventConsumer, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            consumer.run()  # reconnects by itself; returns when should_stop is set
+        except Exception:
+            log.exception("consumer stopped unexpectedly; restarting")
+            time.sleep(1)
+        if consumer.should_stop:
+            return
