@@ -1,0 +1,33 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both make their own virtualenv.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SERVICES := screening booking notifications
+PACKAGES := shared $(addprefix services/,$(SERVICES) gateway)
+
+.PHONY: run test migrate bench clean
+
+$(VENV)/.installed: $(addsuffix /pyproject.toml,$(PACKAGES)) requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(addprefix -e ,$(PACKAGES)) -r requirements-dev.txt
+	touch $@
+
+# Apply every service's migrations and make the secrets (printing the staff token the first time).
+migrate: $(VENV)/.installed
+	$(PY) -m clinic_shared.first_start
+	@for service in $(SERVICES); do $(PY) -m $$service.migrate || exit 1; done
+
+# The whole system on the embedded defaults (or on whatever CLINIC_* settings say). Ctrl-C stops it.
+run: migrate
+	$(VENV)/bin/honcho start --no-prefix -f Procfile 2>&1 || [ $$? -eq 130 ]
+
+# Unit, integration and system tests. CLINIC_REQUIRE_BACKENDS=1 turns a missing PostgreSQL or RabbitMQ into a failure.
+test: $(VENV)/.installed
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) var

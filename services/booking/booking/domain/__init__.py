@@ -1,0 +1,1 @@
+"""The clinic's booking rules as plain functions over plain data: no Flask, SQLAlchemy or kombu."""

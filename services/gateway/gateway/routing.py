@@ -1,0 +1,23 @@
+"""Which service owns which public path (API.md): the gateway forwards `/api/...` unchanged."""
+from __future__ import annotations
+
+# The first segment after /api decides the owner; the rest of the path is the service's business.
+OWNERS = {
+    "screening": "screening",       # /api/screening/questionnaire
+    "screenings": "screening",
+    "treatments": "booking",
+    "practitioners": "booking",
+    "availability": "booking",
+    "bookings": "booking",
+    "courses": "booking",
+    "closures": "booking",
+    "notifications": "notifications",
+}
+
+
+def owner_of(path: str) -> str | None:
+    """The service that owns `path`, or None when no service does (the gateway answers 404)."""
+    if not path.startswith("/api/"):
+        return None
+    segment = path[len("/api/"):].split("/", 1)[0]
+    return OWNERS.get(segment)

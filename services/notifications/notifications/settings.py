@@ -1,0 +1,79 @@
+"""The notifications service's settings: the shared ones plus the timings of CLINIC.md "Messages".
+
+Every timing is a default held here and overridable per deployment from the environment
+(`CLINIC_NOTIFICATIONS_<NAME>`), so another clinic changes a number, not a function.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from datetime import timedelta
+from typing import Mapping
+
+from clinic_shared.settings import Settings, load_settings as load_shared_settings
+
+DEFAULT_AREA_NAMES = {
+    "face": "Face",
+    "neck": "Neck",
+    "decolletage": "Décolletage",
+    "scalp": "Scalp (hair growth)",
+    "hands": "Hands",
+}
+
+
+@dataclass(frozen=True)
+class NotificationSettings(Settings):
+    # When each message is due (CLINIC.md "Messages").
+    reminder_before: timedelta = timedelta(hours=24)
+    aftercare_after_end: timedelta = timedelta(0)
+    check_in_after_end: timedelta = timedelta(hours=48)
+    next_session_after_end: timedelta = timedelta(weeks=6)
+    # Who the e-mails come from.
+    clinic_name: str = "IK Clinics"
+    from_address: str = "bookings@ikclinics.example"
+    reply_to: str = "hello@ikclinics.example"
+    # Delivery: bounded attempts, exponential backoff, a lease for rows a dead process left in `sending`.
+    max_attempts: int = 5
+    retry_backoff: timedelta = timedelta(minutes=1)
+    retry_backoff_max: timedelta = timedelta(hours=1)
+    sending_lease: timedelta = timedelta(minutes=5)
+    dispatch_batch_size: int = 50
+    smtp_timeout_seconds: float = 30.0
+    area_names: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_AREA_NAMES))
+
+    @property
+    def outbox_dir(self):
+        return self.data_dir / "outbox"
+
+    def area_name(self, area_id: str) -> str:
+        return self.area_names.get(area_id, area_id.replace("_", " ").capitalize())
+
+
+# environment suffix -> (field, parser)
+_HOURS = lambda v: timedelta(hours=float(v))  # noqa: E731
+_MINUTES = lambda v: timedelta(minutes=float(v))  # noqa: E731
+_SECONDS = lambda v: timedelta(seconds=float(v))  # noqa: E731
+ENVIRONMENT = {
+    "REMINDER_BEFORE_HOURS": ("reminder_before", _HOURS),
+    "AFTERCARE_AFTER_END_MINUTES": ("aftercare_after_end", _MINUTES),
+    "CHECK_IN_AFTER_END_HOURS": ("check_in_after_end", _HOURS),
+    "NEXT_SESSION_AFTER_END_DAYS": ("next_session_after_end", lambda v: timedelta(days=float(v))),
+    "CLINIC_NAME": ("clinic_name", str),
+    "FROM_ADDRESS": ("from_address", str),
+    "REPLY_TO": ("reply_to", str),
+    "MAX_ATTEMPTS": ("max_attempts", int),
+    "RETRY_BACKOFF_SECONDS": ("retry_backoff", _SECONDS),
+    "RETRY_BACKOFF_MAX_SECONDS": ("retry_backoff_max", _SECONDS),
+    "SENDING_LEASE_SECONDS": ("sending_lease", _SECONDS),
+}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> NotificationSettings:
+    env = os.environ if environ is None else environ
+    shared = load_shared_settings("notifications", env)
+    values = {f.name: getattr(shared, f.name) for f in fields(Settings)}
+    for suffix, (name, parse) in ENVIRONMENT.items():
+        raw = env.get(f"CLINIC_NOTIFICATIONS_{suffix}")
+        if raw:
+            values[name] = parse(raw)
+    return NotificationSettings(**values)

@@ -1,0 +1,50 @@
+"""The screening service's settings: the shared ones plus its own clinic rules as data.
+
+| environment | meaning | default |
+|---|---|---|
+| CLINIC_SCREENING_VALIDITY_DAYS | days a screening stays valid for booking | 90 |
+| CLINIC_SCREENING_RULES_FILE | the rule set (questions + rules) as JSON | screening/domain/rules.json |
+| CLINIC_SCREENING_AREAS | comma-separated treatment area ids a screening may name | face,neck,decolletage,scalp,hands |
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Mapping
+
+from clinic_shared.settings import Settings, load_settings
+
+from .domain.ruleset import DEFAULT_RULES_FILE
+
+SERVICE = "screening"
+DEFAULT_AREAS = ("face", "neck", "decolletage", "scalp", "hands")  # CLINIC.md, Treatments
+
+
+@dataclass(frozen=True)
+class ScreeningSettings:
+    base: Settings
+    validity_days: int = 90
+    rules_file: Path = DEFAULT_RULES_FILE
+    areas: tuple[str, ...] = field(default=DEFAULT_AREAS)
+
+    def with_overrides(self, **changes) -> "ScreeningSettings":
+        """Apply overrides to whichever part owns each name (shared settings or ours)."""
+        own = {f.name for f in fields(self)} - {"base"}
+        mine = {k: v for k, v in changes.items() if k in own}
+        shared = {k: v for k, v in changes.items() if k not in own}
+        unknown = set(shared) - {f.name for f in fields(Settings)}
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
+        return replace(self, base=self.base.with_overrides(**shared) if shared else self.base, **mine)
+
+
+def load_screening_settings(environ: Mapping[str, str] | None = None) -> ScreeningSettings:
+    env = os.environ if environ is None else environ
+    areas = env.get("CLINIC_SCREENING_AREAS")
+    return ScreeningSettings(
+        base=load_settings(SERVICE, env),
+        validity_days=int(env.get("CLINIC_SCREENING_VALIDITY_DAYS") or 90),
+        rules_file=Path(env.get("CLINIC_SCREENING_RULES_FILE") or DEFAULT_RULES_FILE),
+        areas=tuple(a.strip() for a in areas.split(",") if a.strip()) if areas else DEFAULT_AREAS,
+    )

@@ -1,0 +1,1 @@
+"""The screening service's tables and the queries over them."""

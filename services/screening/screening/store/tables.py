@@ -1,0 +1,35 @@
+"""Tables of the screening database, on one MetaData (the migrations create them, never the app)."""
+from __future__ import annotations
+
+from sqlalchemy import JSON, Column, Index, MetaData, String, Table, Text
+
+from clinic_shared.db import UTCDateTime
+from clinic_shared.inbox import inbox_table
+from clinic_shared.outbox import outbox_table
+
+metadata = MetaData()
+
+screenings = Table(
+    "screenings", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("client_id", String(36), nullable=False, index=True),
+    # The contact given with this screening: a client may correct it in a later one.
+    Column("client_name", String(200), nullable=False),
+    Column("client_email", String(320), nullable=False),
+    Column("client_phone", String(40), nullable=True),
+    Column("areas", JSON, nullable=False),
+    Column("answers", JSON, nullable=False),  # health data: never leaves this service
+    Column("outcome", String(30), nullable=False),
+    Column("reasons", JSON, nullable=False),  # [{"code", "message"}] of every rule that fired
+    Column("rules_version", String(50), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("valid_until", UTCDateTime(), nullable=False),
+    Column("clearance_decision", String(20), nullable=True),
+    Column("clearance_note", Text, nullable=True),
+    Column("cleared_by", String(50), nullable=True),
+    Column("cleared_at", UTCDateTime(), nullable=True),
+)
+Index("ix_screenings_outcome_created_at", screenings.c.outcome, screenings.c.created_at)
+
+outbox = outbox_table(metadata)
+inbox = inbox_table(metadata)

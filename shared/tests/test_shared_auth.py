@@ -1,0 +1,66 @@
+import time
+
+from flask import Flask
+
+from clinic_shared.auth import TokenAuthority
+from clinic_shared.errors import ApiError
+
+import pytest
+
+
+def authority(ttl=60):
+    return TokenAuthority("secret", "staff-token", ttl)
+
+
+def test_client_token_names_its_client():
+    auth = authority()
+    principal = auth.principal_for(auth.issue_client_token("client-1"))
+    assert principal.role == "client" and principal.client_id == "client-1"
+    assert principal.may_see("client-1") and not principal.may_see("client-2")
+
+
+def test_staff_token_sees_everything():
+    principal = authority().principal_for("staff-token")
+    assert principal.is_staff and principal.may_see("anyone")
+
+
+def test_tampered_or_foreign_tokens_are_refused():
+    token = authority().issue_client_token("client-1")
+    assert authority().principal_for(token[:-2] + "xx") is None
+    assert TokenAuthority("other-secret", "staff-token", 60).principal_for(token) is None
+    assert authority().principal_for("staff-token-but-longer") is None
+
+
+def test_expired_token_is_refused():
+    auth = authority(ttl=1)
+    token = auth.issue_client_token("client-1")
+    time.sleep(2.1)
+    assert auth.principal_for(token) is None
+
+
+@pytest.mark.parametrize("header, status", [
+    (None, 401), ("Bearer nonsense", 401), ("Basic staff-token", 401), ("Bearer staff-token", None),
+])
+def test_require_staff(header, status):
+    app = Flask(__name__)
+    headers = {"Authorization": header} if header else {}
+    with app.test_request_context(headers=headers):
+        from flask import request
+        if status is None:
+            assert authority().require_staff(request).is_staff
+        else:
+            with pytest.raises(ApiError) as caught:
+                authority().require_staff(request)
+            assert caught.value.status == status and caught.value.code == "unauthorized"
+
+
+def test_client_on_staff_endpoint_is_forbidden():
+    auth = authority()
+    app = Flask(__name__)
+    with app.test_request_context(headers={"Authorization": "Bearer " + auth.issue_client_token("c")}):
+        from flask import request
+        with pytest.raises(ApiError) as caught:
+            auth.require_staff(request)
+        assert caught.value.status == 403 and caught.value.code == "forbidden"
+        with pytest.raises(ApiError):
+            authority().require_client(type("R", (), {"headers": {"Authorization": "Bearer staff-token"}})())

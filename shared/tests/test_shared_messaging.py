@@ -1,0 +1,213 @@
+"""Outbox relay and idempotent consumer against real brokers: kombu's file transport and RabbitMQ."""
+import json
+import threading
+import time
+
+import pytest
+from kombu import Connection
+from sqlalchemy import MetaData, func, select
+
+from clinic_shared.broker import Publisher, connect
+from clinic_shared.db import make_engine, make_session_factory
+from clinic_shared.events import make_envelope
+from clinic_shared.inbox import ATTEMPTS_HEADER, EventConsumer, InboxProcessor, inbox_table
+from clinic_shared.outbox import OutboxRelay, add_event, outbox_table
+from clinic_shared.settings import load_settings
+from clinic_shared.topology import Topology
+
+SCREENING = {
+    "screening_id": "s1", "client_id": "c1", "client": {"name": "Ada", "email": "ada@example.org"},
+    "areas": ["face"], "outcome": "eligible", "reasons": [], "valid_until": "2027-01-01T00:00:00+00:00",
+    "rules_version": "1", "created_at": "2026-11-01T00:00:00+00:00",
+}
+
+
+@pytest.fixture(params=["filesystem", "rabbitmq"])
+def settings(request, tmp_path, topology_prefix):
+    env = {"CLINIC_DATA_DIR": str(tmp_path), "CLINIC_TOPOLOGY_PREFIX": topology_prefix}
+    if request.param == "rabbitmq":
+        env["CLINIC_BROKER_URL"] = request.getfixturevalue("amqp_url")
+    return load_settings("booking", env)
+
+
+@pytest.fixture
+def store(settings):
+    metadata = MetaData()
+    tables = {"outbox": outbox_table(metadata), "inbox": inbox_table(metadata)}
+    engine = make_engine(settings.database_url)
+    metadata.create_all(engine)
+    yield make_session_factory(engine), tables
+    engine.dispose()
+
+
+def write_event(sessions, outbox, data=SCREENING):
+    with sessions() as session, session.begin():
+        return add_event(session, outbox, "screening.completed", data, "screening", "req-1")
+
+
+class Consuming:
+    """Runs an EventConsumer in a thread for the duration of a `with` block."""
+
+    def __init__(self, settings, processor, **options):
+        self.consumer = EventConsumer(connect(settings), Topology(settings.topology_prefix), "booking",
+                                      processor, retry_delay=0.01, **options)
+        self.thread = threading.Thread(target=self.consumer.run, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.consumer.should_stop = True
+        self.thread.join(10)
+
+
+def wait_for(predicate, seconds=15):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def drain(settings, queue, seconds=3):
+    """Every message waiting in a queue, read with a plain kombu consumer."""
+    got = []
+    with connect(settings) as connection:
+        Topology(settings.topology_prefix).declare(connection)
+        queue = connection.SimpleQueue(queue, no_ack=False)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                message = queue.get(timeout=0.2)
+            except queue.Empty:
+                if got:
+                    break
+                continue
+            got.append((message.payload, message.headers))
+            message.ack()
+        queue.close()
+    return got
+
+
+def test_outbox_event_reaches_the_consumer_once(settings, store):
+    sessions, tables = store
+    envelope = write_event(sessions, tables["outbox"])
+    relay = OutboxRelay(sessions, tables["outbox"], Publisher(connect(settings), Topology(settings.topology_prefix)))
+    assert relay.pending() == 1
+    assert relay.relay_once() == 1 and relay.pending() == 0
+    assert relay.relay_once() == 0  # a published row is not published again
+
+    seen = []
+    processor = InboxProcessor(sessions, tables["inbox"], {"screening.completed": lambda s, d, e: seen.append((d, e))})
+    with Consuming(settings, processor):
+        assert wait_for(lambda: seen)
+    data, received = seen[0]
+    assert received["event_id"] == envelope["event_id"] and received["correlation_id"] == "req-1"
+    assert data["client"]["email"] == "ada@example.org"
+
+
+def test_redelivered_event_has_its_effect_once(settings, store):
+    sessions, tables = store
+    envelope = make_envelope("screening.completed", SCREENING, "screening")
+    publisher = Publisher(connect(settings), Topology(settings.topology_prefix))
+    publisher.publish(envelope)
+    publisher.publish(envelope)  # the broker redelivers, or a relay crashed before marking
+    effects = []
+    processor = InboxProcessor(sessions, tables["inbox"], {"screening.completed": lambda s, d, e: effects.append(1)})
+    with Consuming(settings, processor):
+        assert wait_for(lambda: effects)
+        time.sleep(1.0)  # time for the duplicate to arrive and be skipped
+    assert effects == [1]
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(tables["inbox"])) == 1
+
+
+def test_failing_handler_is_retried_then_dead_lettered(settings, store):
+    sessions, tables = store
+    attempts = []
+
+    def always_fails(session, data, envelope):
+        attempts.append(1)
+        raise RuntimeError("database on fire")
+
+    Publisher(connect(settings), Topology(settings.topology_prefix)).publish(
+        make_envelope("screening.completed", SCREENING, "screening"))
+    processor = InboxProcessor(sessions, tables["inbox"], {"screening.completed": always_fails})
+    with Consuming(settings, processor, max_attempts=3):
+        assert wait_for(lambda: len(attempts) >= 3)
+        time.sleep(0.5)
+    assert len(attempts) == 3  # bounded: never requeued forever
+    dead = drain(settings, Topology(settings.topology_prefix).dead_letter_queue("booking"))
+    assert len(dead) == 1
+    payload, headers = dead[0]
+    assert payload["data"]["screening_id"] == "s1"
+    assert headers[ATTEMPTS_HEADER] == 2 and "database on fire" in headers["x-clinic-dead-letter-reason"]
+    with sessions() as session:  # the failed effect left no trace in the inbox
+        assert session.scalar(select(func.count()).select_from(tables["inbox"])) == 0
+
+
+def test_a_handler_that_recovers_is_applied_once(settings, store):
+    sessions, tables = store
+    calls = []
+
+    def flaky(session, data, envelope):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("transient")
+
+    Publisher(connect(settings), Topology(settings.topology_prefix)).publish(
+        make_envelope("screening.completed", SCREENING, "screening"))
+    processor = InboxProcessor(sessions, tables["inbox"], {"screening.completed": flaky})
+    with Consuming(settings, processor):
+        assert wait_for(lambda: len(calls) == 2)
+        time.sleep(0.3)
+    assert len(calls) == 2
+    assert drain(settings, Topology(settings.topology_prefix).dead_letter_queue("booking"), seconds=1) == []
+
+
+def test_malformed_event_goes_to_dead_letter_queue(settings, store):
+    sessions, tables = store
+    topology = Topology(settings.topology_prefix)
+    publisher = Publisher(connect(settings), topology)
+    publisher.publish({"type": "screening.completed", "data": {}}, routing_key="screening.completed")
+    processor = InboxProcessor(sessions, tables["inbox"], {"screening.completed": lambda s, d, e: None})
+    with Consuming(settings, processor):
+        dead = []
+        assert wait_for(lambda: dead.extend(drain(settings, topology.dead_letter_queue("booking"), 1)) or dead)
+    assert dead[0][0] == {"type": "screening.completed", "data": {}}
+    assert dead[0][1]["x-clinic-dead-letter-reason"].startswith("malformed")
+
+
+@pytest.fixture
+def rabbit_settings(tmp_path, topology_prefix, amqp_url):
+    return load_settings("booking", {"CLINIC_DATA_DIR": str(tmp_path), "CLINIC_TOPOLOGY_PREFIX": topology_prefix,
+                                     "CLINIC_BROKER_URL": amqp_url})
+
+
+def test_relay_keeps_events_while_the_broker_is_unreachable(rabbit_settings):
+    settings = rabbit_settings
+    engine = make_engine(settings.database_url)
+    metadata = MetaData()
+    tables = {"outbox": outbox_table(metadata)}
+    metadata.create_all(engine)
+    sessions = make_session_factory(engine)
+    write_event(sessions, tables["outbox"])
+    down = settings.with_overrides(broker_url="amqp://guest:guest@127.0.0.1:1//")
+    relay = OutboxRelay(sessions, tables["outbox"], Publisher(connect(down), Topology(settings.topology_prefix)))
+    with pytest.raises(Exception):
+        relay.relay_once()
+    assert relay.pending() == 1  # nothing lost, nothing marked
+    relay = OutboxRelay(sessions, tables["outbox"], Publisher(connect(settings), Topology(settings.topology_prefix)))
+    assert relay.relay_once() == 1
+    published = drain(settings, Topology(settings.topology_prefix).queue("booking"))
+    assert [p["type"] for p, _ in published] == ["screening.completed"]
+
+
+def test_bad_event_data_never_enters_the_outbox(store):
+    sessions, tables = store
+    with pytest.raises(Exception):
+        write_event(sessions, tables["outbox"], data={**SCREENING, "outcome": "maybe"})
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(tables["outbox"])) == 0
