@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from contextlib import contextmanager
 from email import message_from_bytes
 from urllib.parse import urlsplit
 
@@ -56,26 +57,35 @@ def postgres_admin_url():
     return POSTGRES_ADMIN_URL
 
 
-@pytest.fixture
-def postgres_url_factory(postgres_admin_url):
+@contextmanager
+def postgres_databases(admin_url: str = POSTGRES_ADMIN_URL, label: str = "test"):
+    """Yield `make()`, which creates a fresh database and returns its URL; all are dropped at the end."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    admin = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     created = []
 
     def make() -> str:
-        name = f"clinic_test_{uuid.uuid4().hex[:12]}"
+        name = f"clinic_{label}_{uuid.uuid4().hex[:12]}"
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
         created.append(name)
-        return make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
+        return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
-    yield make
-    with admin.connect() as connection:
-        for name in created:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield make
+    finally:
+        with admin.connect() as connection:
+            for name in created:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def postgres_url_factory(postgres_admin_url):
+    with postgres_databases(postgres_admin_url) as make:
+        yield make
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -119,14 +129,22 @@ class ReceivedMail:
         return "250 Message accepted for delivery"
 
 
-@pytest.fixture
-def smtp_server():
-    """A real SMTP server on 127.0.0.1; `.url` to point the system at it, `.messages` what arrived."""
+@contextmanager
+def running_smtp_server():
+    """A real SMTP server (aiosmtpd) on a free local port: `.url` to send to, `.messages` what arrived."""
     from aiosmtpd.controller import Controller
 
     mailbox = ReceivedMail()
     controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     mailbox.url = f"smtp://127.0.0.1:{controller.port}"
-    yield mailbox
-    controller.stop()
+    try:
+        yield mailbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp_server():
+    with running_smtp_server() as mailbox:
+        yield mailbox
