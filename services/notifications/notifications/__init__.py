@@ -1,0 +1,52 @@
+"""The notifications service: turns booking and screening events into e-mails, each sent once."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+from flask import Flask
+from sqlalchemy.orm import Session, sessionmaker
+
+from clinic_shared.auth import TokenAuthority
+from clinic_shared.broker import broker_ok
+from clinic_shared.db import database_ok, make_engine, make_session_factory, utcnow
+
+from .settings import NotificationSettings, load_settings
+from .store.repository import Repository
+from .store.tables import Tables, make_tables
+
+
+@dataclass
+class Service:
+    """What a request handler needs, built once per app (current_app.extensions["notifications"])."""
+
+    settings: NotificationSettings
+    authority: TokenAuthority
+    session_factory: sessionmaker[Session]
+    tables: Tables
+    repository: Repository
+    clock: Callable[[], datetime]
+
+
+def create_app(settings: NotificationSettings | None = None, clock: Callable[[], datetime] | None = None,
+               **overrides) -> Flask:
+    from clinic_shared.web import create_service_app
+
+    from .api.notifications import blp
+
+    settings = (settings or load_settings()).with_overrides(**overrides)
+    engine = make_engine(settings.database_url)
+    tables = make_tables()
+    app, api = create_service_app("notifications", "Clinic notifications", {
+        "database": lambda: database_ok(engine),
+        "broker": lambda: broker_ok(settings),
+    })
+    app.extensions["notifications"] = Service(
+        settings=settings,
+        authority=TokenAuthority(settings.secret_key, settings.staff_token, settings.client_token_ttl_seconds),
+        session_factory=make_session_factory(engine), tables=tables, repository=Repository(tables),
+        clock=clock or utcnow,
+    )
+    api.register_blueprint(blp)
+    return app

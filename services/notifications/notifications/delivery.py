@@ -1,0 +1,109 @@
+"""Turning a stored message into an e-mail and handing it over: SMTP, or an `.eml` file.
+
+SMTP when CLINIC_SMTP_URL is set (`smtp://host:port`, `smtp://user:pass@host:port`, `smtps://…`,
+`?starttls=1`); otherwise each message is written atomically to `<data dir>/outbox/<id>.eml`.
+"""
+from __future__ import annotations
+
+import os
+import smtplib
+import ssl
+import uuid
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from .settings import NotificationSettings
+
+
+def message_id(notification_id: str, domain: str) -> str:
+    """Derived from the notification id, so a rare resend of one message is recognisable as such."""
+    return f"<{notification_id}@{domain}>"  # short enough never to be folded
+
+
+def sender_domain(settings: NotificationSettings) -> str:
+    return settings.from_address.rpartition("@")[2] or "clinic.invalid"
+
+
+def build_email(row, settings: NotificationSettings, now: datetime) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = formataddr((settings.clinic_name, settings.from_address))
+    message["To"] = formataddr((row.to_name, row.to_address))
+    message["Reply-To"] = settings.reply_to
+    message["Subject"] = row.subject
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = message_id(row.id, sender_domain(settings))
+    message["X-Clinic-Notification"] = f"{row.kind}; id={row.id}"
+    message.set_content(row.body_text)
+    if row.calendar:
+        method = "CANCEL" if "\r\nMETHOD:CANCEL\r\n" in row.calendar else "REQUEST"
+        # As text, so the invitation stays readable in the raw message (and on the wire, CRLF lines).
+        message.add_attachment(row.calendar, subtype="calendar", filename="appointment.ics",
+                               params={"method": method})
+    return message
+
+
+class PermanentDeliveryError(Exception):
+    """Retrying cannot help (every recipient refused with a 5xx): the message fails at once."""
+
+
+class SmtpTransport:
+    def __init__(self, url: str, timeout: float = 30.0):
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError(f"not an SMTP URL: {parts.scheme}://{parts.hostname or ''}")
+        self.ssl = parts.scheme == "smtps"
+        self.host = parts.hostname
+        self.port = parts.port or (465 if self.ssl else 25)
+        self.username = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+        self.starttls = parse_qs(parts.query).get("starttls", ["0"])[0].lower() in ("1", "true", "yes")
+        self.timeout = timeout
+
+    def send(self, message: EmailMessage, notification_id: str) -> None:
+        if self.ssl:
+            client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
+                                      context=ssl.create_default_context())
+        else:
+            client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        with client:
+            if self.starttls:
+                client.starttls(context=ssl.create_default_context())
+            if self.username:
+                client.login(self.username, self.password or "")
+            try:
+                client.send_message(message)
+            except smtplib.SMTPRecipientsRefused as exc:
+                if all(code >= 500 for code, _ in exc.recipients.values()):
+                    raise PermanentDeliveryError(f"recipient refused: {exc.recipients}") from exc
+                raise
+
+
+class EmlOutbox:
+    """Writes each message to `<directory>/<notification id>.eml`, atomically (temp file + rename)."""
+
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+
+    def path_for(self, notification_id: str) -> Path:
+        return self.directory / f"{notification_id}.eml"
+
+    def send(self, message: EmailMessage, notification_id: str) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        temporary = self.directory / f".{notification_id}.{uuid.uuid4().hex}.tmp"
+        try:
+            with open(temporary, "wb") as f:
+                f.write(message.as_bytes())
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(temporary, self.path_for(notification_id))
+        finally:
+            temporary.unlink(missing_ok=True)
+
+
+def make_transport(settings: NotificationSettings):
+    if settings.smtp_url:
+        return SmtpTransport(settings.smtp_url, settings.smtp_timeout_seconds)
+    return EmlOutbox(settings.outbox_dir)

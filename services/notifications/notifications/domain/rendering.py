@@ -1,0 +1,121 @@
+"""Message texts: the templates in `notifications/templates/` filled with a booking's facts.
+
+Templates use `string.Template` ($name); a missing value is an error, never a blank in an e-mail.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from importlib import resources
+from string import Template
+from zoneinfo import ZoneInfo
+
+from .kinds import SCREENING_RESULT
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+
+
+@dataclass(frozen=True)
+class AppointmentFacts:
+    """What a message says about one booking, as plain data."""
+
+    booking_type: str  # "treatment" | "consultation"
+    reference: str
+    area_names: tuple[str, ...]
+    start: datetime
+    end: datetime
+    practitioner: str
+    client_name: str
+
+
+@dataclass(frozen=True)
+class Sender:
+    clinic_name: str
+    reply_to: str
+
+
+@lru_cache(maxsize=None)
+def load_template(name: str) -> str:
+    return resources.files("notifications").joinpath("templates", f"{name}.txt").read_text("utf-8")
+
+
+def render(kind: str, values: dict[str, str]) -> Rendered:
+    head, _, body = load_template(kind).partition("\n\n")
+    if not head.startswith("Subject: "):
+        raise ValueError(f"template {kind} must start with a Subject: line")
+    subject = Template(head.removeprefix("Subject: ").strip()).substitute(values)
+    return Rendered(subject=subject, text=Template(body).substitute(values))
+
+
+def format_date(value: datetime, tz: ZoneInfo) -> str:
+    local = value.astimezone(tz)
+    return f"{local:%A} {local.day} {local:%B %Y}"
+
+
+def format_time(value: datetime, tz: ZoneInfo) -> str:
+    return f"{value.astimezone(tz):%H:%M}"
+
+
+def format_duration(start: datetime, end: datetime) -> str:
+    minutes = int((end - start).total_seconds() // 60)
+    return f"{minutes} minutes"
+
+
+def join_words(words: tuple[str, ...] | list[str]) -> str:
+    words = list(words)
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def appointment_values(facts: AppointmentFacts, tz: ZoneInfo, sender: Sender,
+                       cancel_reason: str | None = None) -> dict[str, str]:
+    consultation = facts.booking_type == "consultation"
+    return {
+        "client_name": facts.client_name,
+        "clinic_name": sender.clinic_name,
+        "reply_to": sender.reply_to,
+        "appointment": "consultation" if consultation else "micro needling appointment",
+        "areas": join_words(facts.area_names) or "consultation",
+        "date": format_date(facts.start, tz),
+        "time": format_time(facts.start, tz),
+        "timezone": f"{facts.start.astimezone(tz):%Z}, {tz.key}",
+        "duration": format_duration(facts.start, facts.end),
+        "practitioner": facts.practitioner,
+        "reference": facts.reference,
+        "preparation": load_template("_preparation_" + ("consultation" if consultation else "treatment")).rstrip(),
+        "cancel_reason": f"\nReason given: {cancel_reason.strip()}\n" if cancel_reason and cancel_reason.strip() else "",
+    }
+
+
+def render_appointment(kind: str, facts: AppointmentFacts, tz: ZoneInfo, sender: Sender,
+                       cancel_reason: str | None = None) -> Rendered:
+    return render(kind, appointment_values(facts, tz, sender, cancel_reason))
+
+
+OUTCOME_WORDS = {
+    "consultation_required": (
+        "a consultation first",
+        "Before we can book a micro needling treatment, we need to see you for a short "
+        "consultation with one of our practitioners.",
+    ),
+    "not_suitable": (
+        "not suitable at the moment",
+        "From your answers, micro needling is not suitable for you at the moment.",
+    ),
+}
+
+
+def render_screening_result(outcome: str, reason_messages: list[str], client_name: str,
+                            sender: Sender) -> Rendered:
+    title, text = OUTCOME_WORDS[outcome]
+    reasons = "\n".join(f"- {message}" for message in reason_messages) or "- Your answers need a practitioner's review."
+    return render(SCREENING_RESULT, {
+        "client_name": client_name, "clinic_name": sender.clinic_name, "reply_to": sender.reply_to,
+        "outcome_title": title, "outcome_text": text, "reasons": reasons,
+    })

@@ -1,0 +1,183 @@
+"""Handlers of consumed events: each runs inside the inbox transaction (clinic_shared.inbox),
+turns the event into scheduled, moved or cancelled messages, and never commits or sends itself."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+from sqlalchemy.orm import Session
+
+from clinic_shared.datetimes import parse_aware
+
+from .domain import schedule
+from .domain.calendar import CalendarEvent, build_ics
+from .domain.kinds import (AFTERCARE, APPOINTMENT_REMINDER, CANCELLATION, CONSULTATION_CONFIRMATION,
+                           PRE_TREATMENT, SCREENING_RESULT)
+from .domain.rendering import AppointmentFacts, Sender, render_appointment, render_screening_result
+from .settings import NotificationSettings
+from .store.repository import Repository
+
+CONFIRMED = "confirmed"  # the occasion of every message a confirmation plans
+INVITATION_KINDS = (PRE_TREATMENT, CONSULTATION_CONFIRMATION)
+
+
+@dataclass(frozen=True)
+class Booking:
+    """A booking event's data, parsed."""
+
+    data: dict
+
+    @property
+    def id(self) -> str:
+        return self.data["booking_id"]
+
+    @property
+    def source(self) -> str:
+        return f"booking:{self.id}"
+
+    @property
+    def type(self) -> str:
+        return self.data["type"]
+
+    @property
+    def start(self) -> datetime:
+        return parse_aware(self.data["start"])
+
+    @property
+    def end(self) -> datetime:
+        return parse_aware(self.data["end"])
+
+    @property
+    def client(self) -> dict:
+        return self.data["client"]
+
+
+class EventHandlers:
+    def __init__(self, settings: NotificationSettings, repository: Repository, clock: Callable[[], datetime]):
+        self.settings = settings
+        self.repo = repository
+        self.clock = clock
+        self.sender = Sender(settings.clinic_name, settings.reply_to)
+
+    def as_dict(self) -> dict:
+        return {
+            "booking.confirmed": self.booking_confirmed,
+            "booking.cancelled": self.booking_cancelled,
+            "booking.rescheduled": self.booking_rescheduled,
+            "booking.completed": self.booking_completed,
+            "screening.completed": self.screening_result,
+            "screening.cleared": self.screening_result,
+        }
+
+    # --- booking events -----------------------------------------------------------------------
+
+    def booking_confirmed(self, session: Session, data: dict, envelope: dict) -> None:
+        booking, now = Booking(data), self.clock()
+        known = self.repo.booking(session, booking.id)
+        if known is not None and known.status != "confirmed":
+            return  # a cancellation or completion overtook this event: it planned what is left
+        self._project(session, booking, "confirmed", now)
+        sequence = known.calendar_sequence if known else 0
+        for planned in schedule.confirmation_plan(booking.type, booking.start, booking.end, now, self.settings):
+            self._schedule(session, booking, planned.kind, CONFIRMED, planned.send_at, now, sequence)
+
+    def booking_cancelled(self, session: Session, data: dict, envelope: dict) -> None:
+        booking, now = Booking(data), self.clock()
+        known = self.repo.booking(session, booking.id)
+        sequence = (known.calendar_sequence if known else 0) + 1
+        self._project(session, booking, "cancelled", now, calendar_sequence=sequence)
+        unsent = self.repo.scheduled_of_booking(session, booking.id)
+        self.repo.cancel(session, [row.id for row in unsent], "the booking was cancelled", now)
+        self._schedule(session, booking, CANCELLATION, "cancelled", now, now, sequence,
+                       cancel_reason=data.get("reason"))
+
+    def booking_rescheduled(self, session: Session, data: dict, envelope: dict) -> None:
+        booking, now = Booking(data), self.clock()
+        known = self.repo.booking(session, booking.id)
+        sequence = (known.calendar_sequence + 1) if known else 0
+        self._project(session, booking, "confirmed", now, calendar_sequence=sequence)
+        occasion = f"rescheduled:{envelope['event_id']}"
+        due = {p.kind: p.send_at for p in schedule.timed_messages(booking.type, booking.start, booking.end,
+                                                                    now, self.settings)}
+        already_planned = set()
+        for row in self.repo.scheduled_of_booking(session, booking.id):
+            if row.kind in due:
+                self.repo.move(session, row.id, due[row.kind], now, self._render(row.kind, booking))
+                already_planned.add(row.kind)
+            else:  # an unsent invitation with the old time, or a reminder now less than a day ahead
+                self.repo.cancel(session, [row.id], "the booking was rescheduled", now)
+        for kind, send_at in due.items():
+            if kind not in already_planned:
+                self._schedule(session, booking, kind, occasion, send_at, now, sequence)
+        self._schedule(session, booking, schedule.confirmation_kind(booking.type), occasion, now, now, sequence)
+
+    def booking_completed(self, session: Session, data: dict, envelope: dict) -> None:
+        booking, now = Booking(data), self.clock()
+        completed_at = parse_aware(data["completed_at"])
+        self._project(session, booking, "completed", now)
+        unsent = {row.kind: row for row in self.repo.scheduled_of_booking(session, booking.id)}
+        aftercare = unsent.get(AFTERCARE)
+        follow_ups = schedule.completion_times(completed_at, aftercare.send_at if aftercare else None, self.settings)
+        ever_planned = self.repo.kinds_of_booking(session, booking.id)
+        for kind, send_at in follow_ups.items():
+            if kind in unsent:
+                self.repo.move(session, unsent[kind].id, send_at, now)
+            elif kind not in ever_planned:  # the confirmation never reached us: plan them now
+                self._schedule(session, booking, kind, CONFIRMED, send_at, now, 0)
+        reminder = unsent.get(APPOINTMENT_REMINDER)
+        if reminder is not None and reminder.send_at > completed_at:
+            self.repo.cancel(session, [reminder.id], "the session took place before the reminder", now)
+
+    # --- screening events ---------------------------------------------------------------------
+
+    def screening_result(self, session: Session, data: dict, envelope: dict) -> None:
+        if not schedule.screening_sends_result(data["outcome"]):
+            return
+        now = self.clock()
+        rendered = render_screening_result(data["outcome"], [r["message"] for r in data["reasons"]],
+                                           data["client"]["name"], self.sender)
+        self.repo.schedule(session, source=f"screening:{data['screening_id']}", kind=SCREENING_RESULT,
+                           occasion=f"{envelope['type']}:{data['outcome']}", send_at=now,
+                           client_id=data["client_id"], to_address=data["client"]["email"],
+                           to_name=data["client"]["name"], rendered=rendered, now=now)
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _project(self, session: Session, booking: Booking, status: str, now: datetime, **extra) -> None:
+        self.repo.save_booking(session, booking.id, now, client_id=booking.data["client_id"], type=booking.type,
+                               status=status, start=booking.start, end=booking.end, **extra)
+
+    def _facts(self, booking: Booking) -> AppointmentFacts:
+        return AppointmentFacts(
+            booking_type=booking.type, reference=booking.data["reference"],
+            area_names=tuple(self.settings.area_name(a) for a in booking.data["areas"]),
+            start=booking.start, end=booking.end, practitioner=booking.data["practitioner"]["name"],
+            client_name=booking.client["name"])
+
+    def _render(self, kind: str, booking: Booking, cancel_reason: str | None = None):
+        return render_appointment(kind, self._facts(booking), self.settings.tz, self.sender, cancel_reason)
+
+    def _calendar(self, booking: Booking, sequence: int, now: datetime, cancel: bool) -> str:
+        facts = self._facts(booking)
+        what = "Consultation" if booking.type == "consultation" else f"Micro needling ({', '.join(facts.area_names)})"
+        return build_ics(CalendarEvent(
+            booking_id=booking.id, sequence=sequence, start=booking.start, end=booking.end,
+            summary=f"{what} at {self.settings.clinic_name}",
+            description=f"Reference {facts.reference}, with {facts.practitioner}. "
+                        f"Please arrive 10 minutes early.",
+            location=self.settings.clinic_name,
+            organizer_name=self.settings.clinic_name, organizer_email=self.settings.from_address,
+            attendee_name=facts.client_name, attendee_email=booking.client["email"],
+            uid_domain=self.settings.from_address.rpartition("@")[2] or "clinic.invalid",
+        ), stamp=now, cancel=cancel)
+
+    def _schedule(self, session: Session, booking: Booking, kind: str, occasion: str, send_at: datetime,
+                  now: datetime, sequence: int, cancel_reason: str | None = None) -> None:
+        calendar = None
+        if kind in INVITATION_KINDS or kind == CANCELLATION:
+            calendar = self._calendar(booking, sequence, now, cancel=kind == CANCELLATION)
+        self.repo.schedule(session, source=booking.source, kind=kind, occasion=occasion, send_at=send_at,
+                           booking_id=booking.id, client_id=booking.data["client_id"],
+                           to_address=booking.client["email"], to_name=booking.client["name"],
+                           rendered=self._render(kind, booking, cancel_reason), now=now, calendar=calendar)

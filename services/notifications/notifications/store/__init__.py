@@ -1,0 +1,1 @@
+"""The notifications database: messages, a small projection of bookings, outbox and inbox."""

@@ -1,0 +1,102 @@
+"""Reading and writing messages and the bookings projection, inside a caller's transaction."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from ..domain.kinds import CANCELLED, SCHEDULED, SENDING
+from ..domain.rendering import Rendered
+from .tables import Tables
+
+
+def dialect_insert(session: Session, table):
+    """INSERT that can skip a row whose unique key exists (ON CONFLICT DO NOTHING) on both databases."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
+class Repository:
+    def __init__(self, tables: Tables):
+        self.t = tables
+        self.n = tables.notifications
+        self.b = tables.bookings
+
+    # --- messages -----------------------------------------------------------------------------
+
+    def schedule(self, session: Session, *, source: str, kind: str, occasion: str, send_at: datetime,
+                 client_id: str, to_address: str, to_name: str, rendered: Rendered, now: datetime,
+                 booking_id: str | None = None, calendar: str | None = None) -> bool:
+        """Schedule a message once per (source, kind, occasion); False when it already was."""
+        statement = dialect_insert(session, self.n).values(
+            id=str(uuid.uuid4()), source=source, kind=kind, occasion=occasion, booking_id=booking_id,
+            client_id=client_id, to_address=to_address, to_name=to_name, subject=rendered.subject,
+            body_text=rendered.text, calendar=calendar, send_at=send_at, not_before=send_at,
+            status=SCHEDULED, attempts=0, created_at=now, updated_at=now,
+        ).on_conflict_do_nothing(index_elements=["source", "kind", "occasion"])
+        return session.execute(statement).rowcount == 1
+
+    def scheduled_of_booking(self, session: Session, booking_id: str) -> list:
+        """The booking's messages nobody has started sending yet."""
+        return session.execute(select(self.n).where(self.n.c.booking_id == booking_id,
+                                                    self.n.c.status == SCHEDULED)).all()
+
+    def kinds_of_booking(self, session: Session, booking_id: str) -> set[str]:
+        return set(session.scalars(select(self.n.c.kind).where(self.n.c.booking_id == booking_id)))
+
+    def move(self, session: Session, notification_id: str, send_at: datetime, now: datetime,
+             rendered: Rendered | None = None) -> None:
+        values = {"send_at": send_at, "not_before": send_at, "updated_at": now}
+        if rendered is not None:
+            values.update(subject=rendered.subject, body_text=rendered.text)
+        # Only while still scheduled: a dispatcher may have claimed it in the meantime.
+        session.execute(update(self.n).where(self.n.c.id == notification_id, self.n.c.status == SCHEDULED)
+                        .values(**values))
+
+    def cancel(self, session: Session, notification_ids: list[str], why: str, now: datetime) -> None:
+        if notification_ids:
+            session.execute(update(self.n).where(self.n.c.id.in_(notification_ids), self.n.c.status == SCHEDULED)
+                            .values(status=CANCELLED, last_error=why, updated_at=now))
+
+    def list(self, session: Session, booking_id: str | None = None, client_id: str | None = None,
+             statuses: tuple[str, ...] | None = None) -> list:
+        query = select(self.n)
+        if booking_id is not None:
+            query = query.where(self.n.c.booking_id == booking_id)
+        if client_id is not None:
+            query = query.where(self.n.c.client_id == client_id)
+        if statuses is not None:
+            query = query.where(self.n.c.status.in_(statuses))
+        return session.execute(query.order_by(self.n.c.send_at, self.n.c.created_at, self.n.c.id)).all()
+
+    # --- bookings projection ------------------------------------------------------------------
+
+    def booking(self, session: Session, booking_id: str):
+        return session.execute(select(self.b).where(self.b.c.booking_id == booking_id)).first()
+
+    def save_booking(self, session: Session, booking_id: str, now: datetime, **values) -> None:
+        if self.booking(session, booking_id) is None:
+            values.setdefault("calendar_sequence", 0)
+            session.execute(self.b.insert().values(booking_id=booking_id, updated_at=now, **values))
+        else:
+            session.execute(update(self.b).where(self.b.c.booking_id == booking_id)
+                            .values(updated_at=now, **values))
+
+    def has_later_treatment(self, session: Session, client_id: str, booking_id: str, after: datetime) -> bool:
+        """Does the client hold another treatment (booked or done) starting after `after`?"""
+        found = session.execute(select(self.b.c.booking_id).where(
+            self.b.c.client_id == client_id, self.b.c.booking_id != booking_id,
+            self.b.c.type == "treatment", self.b.c.status.in_(("confirmed", "completed")),
+            self.b.c.start > after).limit(1)).first()
+        return found is not None
+
+
+def claimable(table, now: datetime):
+    """Rows a dispatcher may claim: due and scheduled, or `sending` with an expired lease."""
+    return or_(and_(table.c.status == SCHEDULED, table.c.not_before <= now),
+               and_(table.c.status == SENDING, table.c.lease_expires_at <= now))
