@@ -19,5 +19,9 @@ def owner_of(path: str) -> str | None:
     """The service that owns `path`, or None when no service does (the gateway answers 404)."""
     if not path.startswith("/api/"):
         return None
-    segment = path[len("/api/"):].split("/", 1)[0]
-    return OWNERS.get(segment)
+    segments = path[len("/api/"):].split("/")
+    # HTTP clients collapse "." and "..": /api/bookings/../screenings would reach another path
+    # than the one its owner was chosen by.
+    if "." in segments or ".." in segments:
+        return None
+    return OWNERS.get(segments[0])

@@ -1,0 +1,47 @@
+"""Forwarding `/api/...` to the service that owns the path, unchanged."""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, current_app, request
+
+from clinic_shared.errors import ApiError, error_response
+from clinic_shared.logs import REQUEST_ID_HEADER
+from clinic_shared.web import request_id
+
+from .routing import owner_of
+
+FORWARDED_REQUEST_HEADERS = ("Content-Type", "Authorization", "Idempotency-Key")
+RETURNED_RESPONSE_HEADERS = ("Content-Type", "Retry-After", "Location", "Allow")
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+blp = Blueprint("proxy", __name__)
+
+
+@blp.route("/api/<path:rest>", methods=METHODS)
+def forward(rest: str):
+    service = owner_of(request.path)
+    if service is None:
+        raise ApiError(404, "not_found", f"There is no endpoint at {request.path}.")
+    headers = {name: request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in request.headers}
+    headers[REQUEST_ID_HEADER] = request_id()
+    upstream = current_app.extensions["gateway.upstreams"].forward(
+        service, request.method, request.path, request.query_string.decode("latin-1"),
+        request.get_data(cache=True), headers)
+    if upstream.status_code >= 400 and not _is_envelope(upstream.content):
+        # e.g. a proxy or a crashed worker's plain-text page: the contract promises the envelope
+        return error_response(upstream.status_code, headers=_returned_headers(upstream, skip="Content-Type"))
+    return Response(upstream.content, status=upstream.status_code, headers=_returned_headers(upstream))
+
+
+def _returned_headers(upstream, skip: str | None = None) -> dict:
+    return {name: upstream.headers[name] for name in RETURNED_RESPONSE_HEADERS
+            if name in upstream.headers and name != skip}
+
+
+def _is_envelope(body: bytes) -> bool:
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(document, dict) and isinstance(document.get("error"), dict)

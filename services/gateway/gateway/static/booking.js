@@ -1,0 +1,284 @@
+// The booking page: screening questionnaire -> outcome -> free times -> booking.
+// Talks only to the gateway's public API (API.md); no framework, no build step.
+"use strict";
+
+// What the page sends and decides, without the DOM (node loads this part in the tests).
+const ClinicBooking = (() => {
+  // Times come in the clinic's own offset: show that wall-clock time, whatever the browser's zone.
+  const clockTime = (iso) => iso.slice(11, 16);
+
+  // fields: {name, email, phone}; answers: question id -> the form's string ("true", "false", a choice) or "".
+  function screeningRequest(fields, areas, questions, answers) {
+    const client = { name: (fields.name || "").trim(), email: (fields.email || "").trim() };
+    if ((fields.phone || "").trim()) client.phone = fields.phone.trim();
+    const body = { client, areas, answers: {} };
+    const unanswered = [];
+    for (const question of questions) {
+      const value = answers[question.id];
+      if (value === undefined || value === null || value === "") unanswered.push(question.id);
+      else body.answers[question.id] = question.type === "boolean" ? value === "true" : value;
+    }
+    return { body, unanswered };
+  }
+
+  // Anyone screened may book a consultation; a treatment needs an eligible screening.
+  const bookingTypeFor = (outcome) => (outcome === "eligible" ? "treatment" : "consultation");
+
+  function availabilityPath(date, type, areas) {
+    const what = type === "treatment" ? `areas=${areas.map(encodeURIComponent).join(",")}` : "type=consultation";
+    return `/api/availability?date=${encodeURIComponent(date)}&${what}`;
+  }
+
+  function bookingBody(screeningId, type, areas, start) {
+    const body = { screening_id: screeningId, type, start };
+    if (type === "treatment") body.areas = areas;
+    return body;
+  }
+
+  function problemText(problem) {
+    const details = problem.details || {};
+    const parts = Object.entries(details.fields || {}).map(([name, msgs]) => `${name}: ${[].concat(msgs).join(" ")}`);
+    if (details.earliest_start) parts.push(`The earliest possible start is ${details.earliest_start.slice(0, 10)} ${clockTime(details.earliest_start)}.`);
+    return [problem.message, ...parts].join(" ");
+  }
+
+  // Right after screening, the booking service may not have heard of it yet (409 screening_pending):
+  // wait as told and send the same request again, with the same Idempotency-Key.
+  async function bookWithRetry(request, body, token, idempotencyKey, { attempts = 6, sleep, onWait = () => {} } = {}) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await request("/api/bookings", { method: "POST", body, token, idempotencyKey });
+      } catch (problem) {
+        if (problem.code !== "screening_pending" || attempt >= attempts) throw problem;
+        onWait(problem);
+        await sleep((Number(problem.retryAfter) || 1) * 1000);
+      }
+    }
+  }
+
+  return { clockTime, screeningRequest, bookingTypeFor, availabilityPath, bookingBody, problemText, bookWithRetry };
+})();
+
+if (typeof module === "object" && module.exports) module.exports = ClinicBooking;
+
+// The page itself.
+if (typeof document !== "undefined") (() => {
+  const { clockTime, screeningRequest, bookingTypeFor, availabilityPath, bookingBody, problemText, bookWithRetry } = ClinicBooking;
+  const $ = (id) => document.getElementById(id);
+  const state = { token: null, screening: null, questions: [], type: "treatment", areas: [], idempotencyKey: null };
+  const OUTCOME_TITLES = {
+    eligible: "Good news: you can book a treatment",
+    consultation_required: "We would like to see you for a consultation first",
+    not_suitable: "Micro needling is not suitable for you right now",
+  };
+
+  class ApiProblem extends Error {
+    constructor(status, body, retryAfter) {
+      const error = (body && body.error) || {};
+      super(error.message || `The request failed (${status}).`);
+      this.status = status;
+      this.code = error.code || "error";
+      this.details = error.details || {};
+      this.retryAfter = Number(retryAfter) || 1;
+    }
+  }
+
+  async function api(path, { method = "GET", body, token, idempotencyKey } = {}) {
+    const headers = { Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (token) headers.Authorization = `Bearer ${token}`;
+    if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
+    let response;
+    try {
+      response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch (e) {
+      throw new ApiProblem(0, { error: { message: "The clinic could not be reached. Check your connection and try again." } });
+    }
+    const text = await response.text();
+    let data = null;
+    try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+    if (!response.ok) throw new ApiProblem(response.status, data, response.headers.get("Retry-After"));
+    return data;
+  }
+
+  function showMessage(text, kind = "error") {
+    const box = $("message");
+    box.textContent = text;
+    box.className = kind === "error" ? "message" : "message info";
+    box.hidden = !text;
+  }
+
+  const showProblem = (problem) => showMessage(problemText(problem));
+
+  function element(tag, props = {}, children = []) {
+    const node = Object.assign(document.createElement(tag), props);
+    node.append(...children);
+    return node;
+  }
+
+  function formatDate(isoDate) {
+    const [y, m, d] = isoDate.slice(0, 10).split("-").map(Number);
+    return new Date(y, m - 1, d).toLocaleDateString(undefined, { weekday: "long", day: "numeric", month: "long", year: "numeric" });
+  }
+  const isoDay = (date) => `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, "0")}-${String(date.getDate()).padStart(2, "0")}`;
+
+  function newIdempotencyKey() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  function renderAreas(treatments) {
+    $("max-minutes").textContent = treatments.max_session_minutes;
+    for (const area of treatments.areas) {
+      const box = element("input", { type: "checkbox", name: "areas", value: area.id, id: `area-${area.id}` });
+      $("areas").append(element("label", { className: "choice", htmlFor: box.id },
+        [box, `${area.name} (${area.duration_minutes} minutes)`]));
+    }
+  }
+
+  function renderQuestions(questionnaire) {
+    state.questions = questionnaire.questions;
+    $("questions-loading").remove();
+    for (const question of questionnaire.questions) {
+      const wrapper = element("div", { className: "question" });
+      if (question.type === "choice") {
+        const select = element("select", { id: `q-${question.id}`, name: question.id, required: true },
+          [element("option", { value: "", textContent: "Choose…" }),
+           ...question.choices.map((choice) => element("option", { value: choice, textContent: choice }))]);
+        wrapper.append(element("label", { htmlFor: select.id, textContent: question.text }), select);
+      } else {
+        const group = element("fieldset", {}, [element("legend", { textContent: question.text })]);
+        const answers = element("div", { className: "answers" });
+        for (const [label, value] of [["Yes", "true"], ["No", "false"]]) {
+          const radio = element("input", { type: "radio", name: question.id, value, id: `q-${question.id}-${value}`, required: true });
+          answers.append(element("label", { className: "choice", htmlFor: radio.id }, [radio, label]));
+        }
+        group.append(answers);
+        wrapper.append(group);
+      }
+      $("questions").append(wrapper);
+    }
+  }
+
+  async function submitScreening(event) {
+    event.preventDefault();
+    const data = new FormData(event.target);
+    const answers = Object.fromEntries(state.questions.map((q) => [q.id, data.get(q.id)]));
+    const { body, unanswered } = screeningRequest(
+      { name: data.get("name"), email: data.get("email"), phone: data.get("phone") },
+      data.getAll("areas"), state.questions, answers);
+    if (!body.client.name || !body.client.email) return showMessage("Please give your name and e-mail address.");
+    if (body.areas.length === 0) return showMessage("Please choose at least one area to treat.");
+    if (unanswered.length) return showMessage(`Please answer every health question (${unanswered.length} left).`);
+    showMessage("");
+    $("screen-button").disabled = true;
+    try {
+      const screening = await api("/api/screenings", { method: "POST", body });
+      state.token = screening.access_token;
+      state.screening = screening;
+      state.areas = body.areas;
+      showOutcome(screening);
+    } catch (problem) {
+      showProblem(problem);
+    } finally {
+      $("screen-button").disabled = false;
+    }
+  }
+
+  function showOutcome(screening) {
+    $("outcome").hidden = false;
+    $("outcome-title").textContent = OUTCOME_TITLES[screening.outcome] || screening.outcome;
+    $("reasons").replaceChildren(...screening.reasons.map((reason) => element("li", { textContent: reason.message })));
+    state.type = bookingTypeFor(screening.outcome);
+    $("booking-title").textContent = state.type === "treatment"
+      ? "Choose a time for your treatment" : "Book a consultation (30 minutes)";
+    $("booking").hidden = false;
+    $("slot-form").hidden = true;
+    $("confirmation").hidden = true;
+    $("outcome-title").focus();
+  }
+
+  async function loadSlots(event) {
+    if (event) event.preventDefault();
+    const date = $("date").value;
+    if (!date) return showMessage("Please choose a date.");
+    showMessage("");
+    try {
+      const availability = await api(availabilityPath(date, state.type, state.areas));
+      renderSlots(availability, date);
+    } catch (problem) {
+      showProblem(problem);
+    }
+  }
+
+  function renderSlots(availability, date) {
+    const slots = availability.slots;
+    $("slots-legend").textContent = `Free times on ${formatDate(date)} (${availability.timezone})`;
+    $("slots").replaceChildren(...slots.map((slot, index) => {
+      const radio = element("input", { type: "radio", name: "slot", value: slot.start, id: `slot-${index}`, required: true });
+      radio.addEventListener("change", () => { state.idempotencyKey = newIdempotencyKey(); });
+      return element("label", { className: "choice", htmlFor: radio.id }, [radio, `${clockTime(slot.start)}–${clockTime(slot.end)}`]);
+    }));
+    $("slot-form").hidden = slots.length === 0;
+    if (slots.length === 0) showMessage("There is no free time on that day. Please try another date.", "info");
+  }
+
+  async function book(event) {
+    event.preventDefault();
+    const chosen = $("slot-form").querySelector("input[name=slot]:checked");
+    if (!chosen) return showMessage("Please choose a time.");
+    const body = bookingBody(state.screening.id, state.type, state.areas, chosen.value);
+    showMessage("");
+    $("book-button").disabled = true;
+    try {
+      const booking = await bookWithRetry(api, body, state.token,
+        state.idempotencyKey || (state.idempotencyKey = newIdempotencyKey()), {
+          sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+          onWait: () => showMessage("One moment, we are getting your booking ready…", "info"),
+        });
+      state.idempotencyKey = null;
+      showConfirmation(booking);
+    } catch (problem) {
+      showProblem(problem);
+      if (problem.code === "slot_unavailable") loadSlots();
+    } finally {
+      $("book-button").disabled = false;
+    }
+  }
+
+  function showConfirmation(booking) {
+    showMessage("");
+    const rows = [
+      ["Reference", booking.reference],
+      ["Date", formatDate(booking.start)],
+      ["Time", `${clockTime(booking.start)}–${clockTime(booking.end)}`],
+      ["Treatment", booking.type === "consultation" ? "Consultation" : booking.areas.join(", ")],
+      ["Practitioner", booking.practitioner.name],
+    ];
+    $("confirmation-details").replaceChildren(...rows.flatMap(([term, value]) =>
+      [element("dt", { textContent: term }), element("dd", { textContent: value })]));
+    $("booking").hidden = true;
+    $("confirmation").hidden = false;
+    $("confirmation-title").focus();
+  }
+
+  async function start() {
+    const today = new Date();
+    $("date").min = isoDay(today);
+    $("date").max = isoDay(new Date(today.getTime() + 365 * 24 * 3600 * 1000));
+    $("screening-form").addEventListener("submit", submitScreening);
+    $("date-form").addEventListener("submit", loadSlots);
+    $("slot-form").addEventListener("submit", book);
+    try {
+      const [questionnaire, treatments] = await Promise.all([api("/api/screening/questionnaire"), api("/api/treatments")]);
+      renderAreas(treatments);
+      renderQuestions(questionnaire);
+    } catch (problem) {
+      showProblem(problem);
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", start);
+})();
