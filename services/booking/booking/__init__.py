@@ -1,0 +1,39 @@
+"""The booking service: appointments, courses, closures and availability by the clinic's rules."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable
+
+from flask import Flask
+
+
+def create_app(settings=None, clock: Callable[[], datetime] | None = None, **overrides) -> Flask:
+    """The composition root: settings, database, token checks, Scheduler and blueprints.
+
+    `settings` is a BookingSettings (default: from the environment); `overrides` may replace any
+    shared setting or clinic rule (e.g. database_url=..., practitioners=["Solo"]); `clock` returns
+    the current aware UTC time (tests pin it).
+    """
+    from clinic_shared.auth import TokenAuthority
+    from clinic_shared.broker import broker_ok
+    from clinic_shared.db import database_ok, make_engine, make_session_factory, utcnow
+    from clinic_shared.web import create_service_app, request_id
+
+    from .api import register_blueprints
+    from .api.context import EXTENSION, BookingContext
+    from .scheduler import Scheduler
+    from .settings import load_booking_settings, with_overrides
+
+    settings = load_booking_settings() if settings is None else settings
+    settings = with_overrides(settings, **overrides)
+    base = settings.base
+    engine = make_engine(base.database_url)
+    app, api = create_service_app("booking", "Clinic booking service", {
+        "database": lambda: database_ok(engine),
+        "broker": lambda: broker_ok(base),
+    })
+    scheduler = Scheduler(settings, make_session_factory(engine), clock or utcnow, correlation_id=request_id)
+    tokens = TokenAuthority(base.secret_key, base.staff_token, base.client_token_ttl_seconds)
+    app.extensions[EXTENSION] = BookingContext(settings, scheduler, tokens, engine)
+    register_blueprints(api)
+    return app

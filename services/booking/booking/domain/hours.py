@@ -1,7 +1,7 @@
 """Opening hours, closures and the slot grid, all judged in the clinic's local wall-clock time."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Collection
 
 from .clinic import ClinicRules
@@ -9,7 +9,8 @@ from .violations import RuleViolation
 
 
 def local(moment: datetime, rules: ClinicRules) -> datetime:
-    return moment.astimezone(rules.timezone)
+    # Through UTC: astimezone() to the zone a value already carries would not normalise it.
+    return moment.astimezone(timezone.utc).astimezone(rules.timezone)
 
 
 def at_local(day: date, wall_time, rules: ClinicRules) -> datetime:
@@ -67,6 +68,7 @@ def grid_starts(day: date, duration: timedelta, rules: ClinicRules) -> list[date
         start = wall.replace(tzinfo=rules.timezone)
         if start + duration > closes or wall.date() != day:
             return starts
-        if start >= opens:
+        exists = local(start, rules).replace(tzinfo=None) == wall  # not in a spring-forward gap
+        if start >= opens and exists:
             starts.append(start)
         wall += step

@@ -1,0 +1,66 @@
+"""The /api/bookings endpoints: book, read, list, cancel, reschedule, complete."""
+from __future__ import annotations
+
+from flask import g
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from .context import authorised, client_filter, require_client, require_principal, require_staff, scheduler
+from .schemas import (BookingListSchema, BookingRequestSchema, BookingSchema, BookingsQuerySchema,
+                      CancelSchema, IdempotencyHeaderSchema, RescheduleSchema)
+
+blp = Blueprint("bookings", __name__, url_prefix="/api", description="Bookings")
+
+
+@blp.route("/bookings")
+class Bookings(MethodView):
+    @authorised(require_client)
+    @blp.arguments(BookingRequestSchema)
+    @blp.arguments(IdempotencyHeaderSchema, location="headers")
+    @blp.response(201, BookingSchema)
+    @blp.alt_response(200, schema=BookingSchema, description="The same Idempotency-Key and body again")
+    def post(self, body, headers):
+        booked = scheduler().book(g.principal.client_id, body["screening_id"], body["type"], body["areas"],
+                                  body["start"], headers.get("idempotency_key"))
+        return scheduler().booking_view(booked.row), (201 if booked.created else 200)
+
+    @authorised(require_principal)
+    @blp.arguments(BookingsQuerySchema, location="query")
+    @blp.response(200, BookingListSchema)
+    def get(self, query):
+        rows = scheduler().list_bookings(client_filter(g.principal), query.get("date"))
+        return {"bookings": [scheduler().booking_view(r) for r in rows]}
+
+
+@blp.route("/bookings/<booking_id>")
+class BookingById(MethodView):
+    @authorised(require_principal)
+    @blp.response(200, BookingSchema)
+    def get(self, booking_id):
+        return scheduler().booking_view(scheduler().get(booking_id, client_filter(g.principal)))
+
+
+@blp.route("/bookings/<booking_id>/cancel")
+class CancelBooking(MethodView):
+    @authorised(require_principal)
+    @blp.arguments(CancelSchema)
+    @blp.response(200, BookingSchema)
+    def post(self, body, booking_id):
+        return scheduler().booking_view(scheduler().cancel(booking_id, client_filter(g.principal), body["reason"]))
+
+
+@blp.route("/bookings/<booking_id>/reschedule")
+class RescheduleBooking(MethodView):
+    @authorised(require_principal)
+    @blp.arguments(RescheduleSchema)
+    @blp.response(200, BookingSchema)
+    def post(self, body, booking_id):
+        return scheduler().booking_view(scheduler().reschedule(booking_id, client_filter(g.principal), body["start"]))
+
+
+@blp.route("/bookings/<booking_id>/complete")
+class CompleteBooking(MethodView):
+    @authorised(require_staff)
+    @blp.response(200, BookingSchema)
+    def post(self, booking_id):
+        return scheduler().booking_view(scheduler().complete(booking_id))

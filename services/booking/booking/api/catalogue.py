@@ -1,0 +1,29 @@
+"""GET /api/treatments and GET /api/practitioners (public): what can be booked, and with whom."""
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from .context import context
+from .schemas import PractitionersSchema, TreatmentsSchema
+
+blp = Blueprint("catalogue", __name__, url_prefix="/api", description="Treatments and practitioners")
+
+
+@blp.route("/treatments")
+class Treatments(MethodView):
+    @blp.response(200, TreatmentsSchema)
+    def get(self):
+        rules = context().settings.rules
+        return {
+            "areas": [{"id": a.id, "name": a.name, "duration_minutes": a.minutes} for a in rules.areas],
+            "consultation": {"duration_minutes": rules.consultation_minutes},
+            "max_session_minutes": rules.max_session_minutes,
+        }
+
+
+@blp.route("/practitioners")
+class Practitioners(MethodView):
+    @blp.response(200, PractitionersSchema)
+    def get(self):
+        return {"practitioners": [{"id": p.id, "name": p.name} for p in context().settings.rules.practitioners]}

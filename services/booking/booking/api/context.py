@@ -1,0 +1,62 @@
+"""What the views need from the composition root, kept on the app by `create_app`."""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Callable
+
+from flask import current_app, g, request
+
+from sqlalchemy.engine import Engine
+
+from clinic_shared.auth import Principal, TokenAuthority
+
+from ..scheduler import Scheduler
+from ..settings import BookingSettings
+
+EXTENSION = "booking"
+
+
+@dataclass(frozen=True)
+class BookingContext:
+    settings: BookingSettings
+    scheduler: Scheduler
+    tokens: TokenAuthority
+    engine: Engine
+
+
+def context() -> BookingContext:
+    return current_app.extensions[EXTENSION]
+
+
+def scheduler() -> Scheduler:
+    return context().scheduler
+
+
+def client_filter(principal: Principal) -> str | None:
+    """The client whose data a principal may see; None for staff (everything)."""
+    return None if principal.is_staff else principal.client_id
+
+
+def require_principal() -> Principal:
+    return context().tokens.require_principal(request)
+
+
+def require_client() -> Principal:
+    return context().tokens.require_client(request)
+
+
+def require_staff() -> Principal:
+    return context().tokens.require_staff(request)
+
+
+def authorised(check: Callable[[], Principal]):
+    """Check the token before anything else (a bad body without a token is still 401), and
+    keep the principal on `g` for the view."""
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            g.principal = check()
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate

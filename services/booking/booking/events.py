@@ -1,0 +1,48 @@
+"""Handlers of the screening events: keep the local projection of screenings (never the answers)."""
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from clinic_shared.datetimes import parse_aware
+from clinic_shared.db import utcnow
+
+from .store.tables import screenings
+
+
+def _row(data: dict) -> dict:
+    client = data["client"]
+    return {
+        "client_id": data["client_id"],
+        "client_name": client["name"],
+        "client_email": client["email"],
+        "client_phone": client.get("phone"),
+        "areas": list(data["areas"]),
+        "outcome": data["outcome"],
+        "valid_until": parse_aware(data["valid_until"]),
+        "updated_at": utcnow(),
+    }
+
+
+def _upsert(session: Session, screening_id: str, values: dict, cleared: bool) -> None:
+    existing = session.execute(select(screenings.c.cleared).where(screenings.c.id == screening_id)).first()
+    if existing is None:
+        session.execute(screenings.insert().values(id=screening_id, cleared=cleared, **values))
+    elif cleared or not existing.cleared:
+        session.execute(update(screenings).where(screenings.c.id == screening_id)
+                        .values(cleared=cleared or existing.cleared, **values))
+    # else: the screening was cleared already and this is a late `completed`: the clearance stands.
+
+
+def on_screening_completed(session: Session, data: dict, envelope: dict) -> None:
+    _upsert(session, data["screening_id"], _row(data), cleared=False)
+
+
+def on_screening_cleared(session: Session, data: dict, envelope: dict) -> None:
+    _upsert(session, data["screening_id"], _row(data), cleared=True)
+
+
+HANDLERS = {
+    "screening.completed": on_screening_completed,
+    "screening.cleared": on_screening_cleared,
+}

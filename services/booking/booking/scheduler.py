@@ -1,0 +1,360 @@
+"""The booking use cases: each one a single database transaction that checks the clinic's rules,
+writes the change and its event (transactional outbox) together.
+
+No Flask here: callers pass plain values and get rows or `ApiError`s back.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Callable, Sequence
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from clinic_shared.datetimes import to_local_iso
+from clinic_shared.db import transaction
+from clinic_shared.errors import ApiError
+from clinic_shared.outbox import add_event
+
+from .domain.availability import Slot, day_slots, days_between
+from .domain.booking_rules import check_session
+from .domain.courses import course_shape_errors, course_starts
+from .domain.practitioners import choose_practitioner
+from .domain.screenings import ScreeningStatus, check_screening
+from .domain.treatments import CONSULTATION, TREATMENT, duration_of, unknown_areas
+from .domain.violations import RuleViolation
+from .settings import BookingSettings
+from .store import queries
+from .store.tables import bookings, closures, courses, idempotency_keys, outbox
+
+log = logging.getLogger(__name__)
+
+PRODUCER = "booking"
+MAX_ATTEMPTS = 5  # a lost race on the database's constraint is retried with fresh data
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud on the phone
+
+
+def new_reference() -> str:
+    return "MN-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+
+
+def validation_error(fields: dict) -> ApiError:
+    return ApiError(422, "validation_error", "Some fields are missing or malformed.", {"fields": fields})
+
+
+def not_found() -> ApiError:
+    return ApiError(404, "not_found", "No such booking.")
+
+
+def rule_error(violation: RuleViolation, **extra_details) -> ApiError:
+    status = 409 if violation.code == "slot_unavailable" else 422
+    return ApiError(status, violation.code, violation.message, {**violation.details, **extra_details})
+
+
+@dataclass(frozen=True)
+class Booked:
+    row: object
+    created: bool  # False when an Idempotency-Key replayed an earlier booking
+
+
+class Scheduler:
+    def __init__(self, settings: BookingSettings, session_factory: sessionmaker[Session],
+                 clock: Callable[[], datetime], correlation_id: Callable[[], str | None] = lambda: None):
+        self._settings = settings
+        self._rules = settings.rules
+        self._sessions = session_factory
+        self._clock = clock
+        self._correlation_id = correlation_id
+
+    # ----- shapes -------------------------------------------------------------------------
+
+    def booking_view(self, row) -> dict:
+        tz = self._rules.timezone
+        return {
+            "id": row.id, "reference": row.reference, "status": row.status, "type": row.type,
+            "areas": list(row.areas), "start": to_local_iso(row.start_at, tz), "end": to_local_iso(row.end_at, tz),
+            "practitioner": {"id": row.practitioner_id, "name": row.practitioner_name},
+            "client_id": row.client_id, "screening_id": row.screening_id, "course_id": row.course_id,
+        }
+
+    def _snapshot(self, row, screening) -> dict:
+        view = self.booking_view(row)
+        data = {k: v for k, v in view.items() if k != "id"}
+        data.update(booking_id=row.id, timezone=self._rules.timezone.key,
+                    client={"name": screening.client_name, "email": screening.client_email,
+                            "phone": screening.client_phone})
+        return data
+
+    def _emit(self, session: Session, event_type: str, row, **extra) -> None:
+        screening = queries.screening(session, row.screening_id)
+        add_event(session, outbox, event_type, {**self._snapshot(row, screening), **extra},
+                  producer=PRODUCER, correlation_id=self._correlation_id())
+
+    # ----- checks shared by every way of taking a slot ------------------------------------
+
+    def _validate_kind(self, booking_type: str, areas: Sequence[str]) -> list[str]:
+        if booking_type == CONSULTATION:
+            return []
+        fields = {}
+        if not areas:
+            fields["areas"] = ["A treatment needs at least one area."]
+        elif unknown_areas(areas, self._rules):
+            fields["areas"] = [f"Unknown areas: {', '.join(unknown_areas(areas, self._rules))}."]
+        elif len(set(areas)) != len(areas):
+            fields["areas"] = ["An area is listed twice."]
+        if fields:
+            raise validation_error(fields)
+        return list(areas)
+
+    def _screening_for(self, session: Session, client_id: str, screening_id: str, lock: bool = True):
+        screening = queries.screening(session, screening_id, lock=lock)
+        if screening is None:
+            retry = self._settings.screening_retry_after_seconds
+            raise ApiError(409, "screening_pending",
+                           "We have not received this screening yet; try again in a moment.",
+                           {"retry_after_seconds": retry}, headers={"Retry-After": str(retry)})
+        if screening.client_id != client_id:
+            raise ApiError(404, "not_found", "No such screening.")
+        return screening
+
+    def _place(self, session: Session, screening, booking_type: str, areas: list[str], start: datetime,
+               now: datetime, exclude_id: str | None = None, extra_starts: Sequence[datetime] = ()):
+        """Check every rule for one session; return (end, practitioner) or raise RuleViolation."""
+        check_screening(ScreeningStatus(screening.outcome, screening.valid_until), booking_type, now)
+        duration = duration_of(booking_type, areas, self._rules)
+        day = start.astimezone(self._rules.timezone).date()
+        queries.guard_day(session, day, exclusive=False)
+        closed = queries.closed_dates(session, day, day)
+        others = []
+        if booking_type == TREATMENT:
+            others = queries.treatment_starts(session, screening.client_id, exclude_id) + list(extra_starts)
+        end = check_session(booking_type, areas, start, now, self._rules, closed, others)
+        margin = timedelta(days=1)  # a whole day around it: enough for turnover and the day's load
+        busy = queries.busy_between(session, start - margin, end + margin, exclude_id)
+        practitioner = choose_practitioner(start, start + duration, busy, self._rules)
+        if practitioner is None:
+            raise RuleViolation("slot_unavailable", "That time has just been taken; please choose another slot.",
+                                {"start": to_local_iso(start, self._rules.timezone)})
+        return end, practitioner
+
+    def _insert_booking(self, session: Session, screening, booking_type: str, areas: list[str],
+                        start: datetime, end: datetime, practitioner, now: datetime,
+                        course_id: str | None = None) -> str:
+        booking_id = str(uuid.uuid4())
+        session.execute(bookings.insert().values(
+            id=booking_id, reference=new_reference(), status="confirmed", type=booking_type, areas=areas,
+            start_at=start, end_at=end, blocked_until=end + timedelta(minutes=self._rules.turnover_minutes),
+            practitioner_id=practitioner.id, practitioner_name=practitioner.name,
+            client_id=screening.client_id, screening_id=screening.id, course_id=course_id, created_at=now))
+        return booking_id
+
+    def _retrying(self, work: Callable[[Session], object]):
+        """Run `work` in a transaction; a constraint the database enforced (a practitioner taken
+        by a concurrent booking, a reference collision) means: look again with fresh data."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                with transaction(self._sessions) as session:
+                    return work(session)
+            except IntegrityError as exc:
+                log.info("booking transaction lost a race (attempt %d): %s", attempt, exc.orig)
+        raise ApiError(409, "slot_unavailable", "That time has just been taken; please choose another slot.")
+
+    # ----- use cases ----------------------------------------------------------------------
+
+    def book(self, client_id: str, screening_id: str, booking_type: str, areas: Sequence[str],
+             start: datetime, idempotency_key: str | None = None) -> Booked:
+        areas = self._validate_kind(booking_type, areas)
+        request_hash = hashlib.sha256(json.dumps(
+            [screening_id, booking_type, areas, start.timestamp()]).encode()).hexdigest()
+
+        def work(session: Session) -> Booked:
+            if idempotency_key is not None:
+                earlier = session.execute(select(idempotency_keys).where(
+                    idempotency_keys.c.client_id == client_id, idempotency_keys.c.key == idempotency_key)).first()
+                if earlier is not None:
+                    if earlier.request_hash != request_hash:
+                        raise ApiError(409, "idempotency_conflict",
+                                       "This Idempotency-Key was used for a different booking request.")
+                    return Booked(queries.booking(session, earlier.booking_id), created=False)
+            now = self._clock()
+            screening = self._screening_for(session, client_id, screening_id)
+            try:
+                end, practitioner = self._place(session, screening, booking_type, areas, start, now)
+            except RuleViolation as violation:
+                raise rule_error(violation)
+            booking_id = self._insert_booking(session, screening, booking_type, areas, start, end,
+                                              practitioner, now)
+            if idempotency_key is not None:
+                session.execute(idempotency_keys.insert().values(
+                    client_id=client_id, key=idempotency_key, request_hash=request_hash,
+                    booking_id=booking_id, created_at=now))
+            row = queries.booking(session, booking_id)
+            self._emit(session, "booking.confirmed", row)
+            return Booked(row, created=True)
+
+        return self._retrying(work)
+
+    def get(self, booking_id: str, client_id: str | None):
+        """The booking if `client_id` may see it (None: staff), else 404."""
+        with self._sessions() as session:
+            row = queries.booking(session, booking_id)
+        if row is None or (client_id is not None and row.client_id != client_id):
+            raise not_found()
+        return row
+
+    def list_bookings(self, client_id: str | None, day: date | None = None):
+        start = end = None
+        if day is not None:
+            start, end = queries.local_day_bounds(day, self._rules.timezone)
+        with self._sessions() as session:
+            return queries.list_bookings(session, client_id, start, end)
+
+    def _confirmed_for_change(self, session: Session, booking_id: str, client_id: str | None):
+        row = queries.booking(session, booking_id)
+        if row is None or (client_id is not None and row.client_id != client_id):
+            raise not_found()
+        if row.status != "confirmed":
+            raise ApiError(409, "conflict", f"This booking is {row.status}; it can no longer be changed.",
+                           {"status": row.status})
+        return row
+
+    def cancel(self, booking_id: str, client_id: str | None, reason: str | None):
+        def work(session: Session):
+            row = self._confirmed_for_change(session, booking_id, client_id)
+            session.execute(update(bookings).where(bookings.c.id == row.id).values(
+                status="cancelled", cancelled_at=self._clock(), cancel_reason=reason))
+            row = queries.booking(session, row.id)
+            self._emit(session, "booking.cancelled", row, reason=reason)
+            return row
+
+        return self._retrying(work)
+
+    def complete(self, booking_id: str):
+        def work(session: Session):
+            row = self._confirmed_for_change(session, booking_id, None)
+            now = self._clock()
+            session.execute(update(bookings).where(bookings.c.id == row.id).values(
+                status="completed", completed_at=now))
+            row = queries.booking(session, row.id)
+            self._emit(session, "booking.completed", row, completed_at=to_local_iso(now, self._rules.timezone))
+            return row
+
+        return self._retrying(work)
+
+    def reschedule(self, booking_id: str, client_id: str | None, start: datetime):
+        tz = self._rules.timezone
+
+        def work(session: Session):
+            row = self._confirmed_for_change(session, booking_id, client_id)
+            screening = queries.screening(session, row.screening_id, lock=True)
+            try:
+                end, practitioner = self._place(session, screening, row.type, list(row.areas), start,
+                                                self._clock(), exclude_id=row.id)
+            except RuleViolation as violation:
+                raise rule_error(violation)
+            session.execute(update(bookings).where(bookings.c.id == row.id).values(
+                start_at=start, end_at=end, blocked_until=end + timedelta(minutes=self._rules.turnover_minutes),
+                practitioner_id=practitioner.id, practitioner_name=practitioner.name))
+            new = queries.booking(session, row.id)
+            self._emit(session, "booking.rescheduled", new, previous_start=to_local_iso(row.start_at, tz),
+                       previous_end=to_local_iso(row.end_at, tz))
+            return new
+
+        return self._retrying(work)
+
+    def book_course(self, client_id: str, screening_id: str, areas: Sequence[str], sessions: int,
+                    interval_weeks: int, first_start: datetime):
+        """All sessions or none: one transaction; the first session that fails says why."""
+        areas = self._validate_kind(TREATMENT, areas)
+        shape = course_shape_errors(sessions, interval_weeks, self._rules)
+        if shape:
+            raise validation_error(shape)
+        starts = course_starts(first_start, sessions, interval_weeks, self._rules)
+        tz = self._rules.timezone
+
+        def work(session: Session):
+            now = self._clock()
+            screening = self._screening_for(session, client_id, screening_id)
+            course_id = str(uuid.uuid4())
+            session.execute(courses.insert().values(
+                id=course_id, client_id=client_id, screening_id=screening_id, areas=areas,
+                sessions=sessions, interval_weeks=interval_weeks, created_at=now))
+            placed = []
+            for number, start in enumerate(starts, 1):
+                try:
+                    end, practitioner = self._place(session, screening, TREATMENT, areas, start, now,
+                                                    extra_starts=[s for s, _ in placed])
+                except RuleViolation as violation:
+                    local_start = to_local_iso(start, tz)
+                    error = rule_error(violation, session=number, start=local_start, reason=violation.message)
+                    error.message = f"Session {number} of the course ({local_start}) cannot be booked: {violation.message}"
+                    raise error
+                booking_id = self._insert_booking(session, screening, TREATMENT, areas, start, end,
+                                                  practitioner, now, course_id=course_id)
+                placed.append((start, booking_id))
+            for _, booking_id in placed:
+                self._emit(session, "booking.confirmed", queries.booking(session, booking_id))
+            return self._course(session, course_id)
+
+        return self._retrying(work)
+
+    def _course(self, session: Session, course_id: str):
+        course = session.execute(select(courses).where(courses.c.id == course_id)).first()
+        return course, queries.list_bookings(session, None, course_id=course_id)
+
+    def get_course(self, course_id: str, client_id: str | None):
+        with self._sessions() as session:
+            course, rows = self._course(session, course_id)
+        if course is None or (client_id is not None and course.client_id != client_id):
+            raise ApiError(404, "not_found", "No such course.")
+        return course, rows
+
+    def availability(self, first: date, last: date, booking_type: str, areas: Sequence[str]) -> list[Slot]:
+        areas = self._validate_kind(booking_type, areas)
+        try:
+            duration = duration_of(booking_type, areas, self._rules)
+        except RuleViolation as violation:
+            raise rule_error(violation)
+        window_start, _ = queries.local_day_bounds(first, self._rules.timezone)
+        _, window_end = queries.local_day_bounds(last, self._rules.timezone)
+        now = self._clock()
+        with self._sessions() as session:
+            closed = queries.closed_dates(session, first, last)
+            busy = queries.busy_between(session, window_start, window_end)
+        slots = []
+        for day in days_between(first, last):
+            slots.extend(day_slots(day, duration, self._rules, now, busy, closed))
+        return slots
+
+    # ----- closures -----------------------------------------------------------------------
+
+    def list_closures(self):
+        with self._sessions() as session:
+            return session.execute(select(closures).order_by(closures.c.date)).all()
+
+    def add_closure(self, day: date, reason: str):
+        def work(session: Session):
+            queries.guard_day(session, day, exclusive=True)
+            if session.execute(select(closures.c.date).where(closures.c.date == day)).first():
+                raise ApiError(409, "conflict", f"{day.isoformat()} is already a closure day.")
+            count = queries.confirmed_on_day(session, day, self._rules.timezone)
+            if count:
+                raise ApiError(409, "conflict",
+                               f"{count} confirmed booking(s) fall on {day.isoformat()}; move or cancel them first.",
+                               {"confirmed_bookings": count})
+            session.execute(closures.insert().values(date=day, reason=reason, created_at=self._clock()))
+            return session.execute(select(closures).where(closures.c.date == day)).first()
+
+        return self._retrying(work)
+
+    def remove_closure(self, day: date) -> None:
+        with transaction(self._sessions) as session:
+            if session.execute(delete(closures).where(closures.c.date == day)).rowcount == 0:
+                raise ApiError(404, "not_found", "No closure on that day.")

@@ -1,0 +1,96 @@
+"""Reads and writes of bookings, screenings and closures inside a caller's transaction."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, select, text
+from sqlalchemy.orm import Session
+
+from ..domain.practitioners import Busy
+from .tables import bookings, closures, screenings
+
+CONFIRMED = "confirmed"
+
+
+def screening(session: Session, screening_id: str, lock: bool = False):
+    query = select(screenings).where(screenings.c.id == screening_id)
+    if lock and session.bind.dialect.name == "postgresql":
+        # Serialises one client's bookings on this screening, so the spacing check cannot race.
+        query = query.with_for_update()
+    return session.execute(query).first()
+
+
+def booking(session: Session, booking_id: str):
+    return session.execute(select(bookings).where(bookings.c.id == booking_id)).first()
+
+
+def bookings_by_ids(session: Session, ids: list[str]):
+    rows = session.execute(select(bookings).where(bookings.c.id.in_(ids))).all()
+    order = {i: n for n, i in enumerate(ids)}
+    return sorted(rows, key=lambda r: order[r.id])
+
+
+def list_bookings(session: Session, client_id: str | None, start: datetime | None = None,
+                  end: datetime | None = None, course_id: str | None = None):
+    query = select(bookings).order_by(bookings.c.start_at, bookings.c.reference)
+    if client_id is not None:
+        query = query.where(bookings.c.client_id == client_id)
+    if start is not None:
+        query = query.where(bookings.c.start_at >= start)
+    if end is not None:
+        query = query.where(bookings.c.start_at < end)
+    if course_id is not None:
+        query = query.where(bookings.c.course_id == course_id)
+    return session.execute(query).all()
+
+
+def busy_between(session: Session, start: datetime, end: datetime, exclude_id: str | None = None) -> list[Busy]:
+    """Confirmed bookings that could clash with anything in [start, end): a wide window is cheap."""
+    query = select(bookings.c.practitioner_id, bookings.c.start_at, bookings.c.end_at).where(
+        bookings.c.status == CONFIRMED,
+        bookings.c.start_at < end,
+        bookings.c.blocked_until > start,
+    )
+    if exclude_id is not None:
+        query = query.where(bookings.c.id != exclude_id)
+    return [Busy(r.practitioner_id, r.start_at, r.end_at) for r in session.execute(query).all()]
+
+
+def treatment_starts(session: Session, client_id: str, exclude_id: str | None = None) -> list[datetime]:
+    """Starts of the client's treatments that count for spacing: confirmed or completed."""
+    query = select(bookings.c.start_at).where(
+        bookings.c.client_id == client_id,
+        bookings.c.type == "treatment",
+        bookings.c.status.in_((CONFIRMED, "completed")),
+    )
+    if exclude_id is not None:
+        query = query.where(bookings.c.id != exclude_id)
+    return [r.start_at for r in session.execute(query).all()]
+
+
+_DAY_LOCK_NAMESPACE = 0x424B << 32  # "BK": keeps these advisory lock keys apart from anyone else's
+
+
+def guard_day(session: Session, day: date, exclusive: bool) -> None:
+    """On PostgreSQL, bookings of a day (shared) and a closure of that day (exclusive) exclude each
+    other, so neither can miss the other committing. SQLite's BEGIN IMMEDIATE does this already."""
+    if session.bind.dialect.name == "postgresql":
+        function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        session.execute(text(f"SELECT {function}(:key)"), {"key": _DAY_LOCK_NAMESPACE + day.toordinal()})
+
+
+def closed_dates(session: Session, first: date, last: date) -> set[date]:
+    rows = session.execute(select(closures.c.date).where(and_(closures.c.date >= first, closures.c.date <= last)))
+    return {r.date for r in rows}
+
+
+def local_day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, datetime.min.time(), tzinfo=tz)
+    return start, datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+
+
+def confirmed_on_day(session: Session, day: date, tz: ZoneInfo) -> int:
+    start, end = local_day_bounds(day, tz)
+    return len(session.execute(select(bookings.c.id).where(
+        bookings.c.status == CONFIRMED, bookings.c.start_at >= start, bookings.c.start_at < end)).all())
