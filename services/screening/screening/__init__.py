@@ -1,0 +1,38 @@
+"""The screening service: the contraindication questionnaire, its outcome, staff clearance."""
+from __future__ import annotations
+
+
+def create_app(settings=None, **overrides):
+    """The composition root: settings, rule set, database, tokens, API. Nothing happens at import."""
+    from clinic_shared.auth import TokenAuthority
+    from clinic_shared.broker import broker_ok
+    from clinic_shared.db import database_ok, make_engine, make_session_factory
+    from clinic_shared.web import create_service_app
+
+    from .api.questionnaire import questionnaire_blueprint
+    from .api.screenings import screenings_blueprint
+    from .context import EXTENSION_KEY, ScreeningContext
+    from .domain.ruleset import load_ruleset
+    from .settings import load_screening_settings
+
+    settings = settings or load_screening_settings()
+    if overrides:
+        settings = settings.with_overrides(**overrides)
+    base = settings.base
+    ruleset = load_ruleset(settings.rules_file)  # a broken rule set stops the start, not a request
+    engine = make_engine(base.database_url)
+    context = ScreeningContext(
+        settings=settings, ruleset=ruleset, engine=engine, session_factory=make_session_factory(engine),
+        tokens=TokenAuthority(base.secret_key, base.staff_token, base.client_token_ttl_seconds))
+
+    app, api = create_service_app(SERVICE_NAME, "Clinic screening service", {
+        "database": lambda: database_ok(engine),
+        "broker": lambda: broker_ok(base),
+    })
+    app.extensions[EXTENSION_KEY] = context
+    api.register_blueprint(questionnaire_blueprint())
+    api.register_blueprint(screenings_blueprint())
+    return app
+
+
+SERVICE_NAME = "screening"

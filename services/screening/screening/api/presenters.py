@@ -1,0 +1,28 @@
+"""Screening records as the contract shows them: date-times in the clinic's zone with its offset."""
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from clinic_shared.datetimes import to_local_iso
+
+from ..store.repository import ScreeningRecord
+
+
+def screening_view(record: ScreeningRecord, tz: ZoneInfo) -> dict:
+    clearance = None
+    if record.clearance_decision is not None:
+        clearance = {"decision": record.clearance_decision, "note": record.clearance_note,
+                     "decided_by": record.cleared_by, "decided_at": to_local_iso(record.cleared_at, tz)}
+    return {
+        "id": record.id,
+        "client_id": record.client_id,
+        "client": {"name": record.client_name, "email": record.client_email, "phone": record.client_phone},
+        "areas": list(record.areas),
+        "answers": dict(record.answers),
+        "outcome": record.outcome,
+        "reasons": list(record.reasons),
+        "valid_until": to_local_iso(record.valid_until, tz),
+        "rules_version": record.rules_version,
+        "created_at": to_local_iso(record.created_at, tz),
+        "clearance": clearance,
+    }

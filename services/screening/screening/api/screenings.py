@@ -1,0 +1,118 @@
+"""Screenings: submit (public), read (owner or staff), the clearance queue and decisions (staff)."""
+from __future__ import annotations
+
+import uuid
+
+from flask import g
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from clinic_shared.db import transaction, utcnow
+from clinic_shared.errors import ApiError
+from clinic_shared.web import ErrorEnvelopeSchema, request_id
+
+from ..context import current_context
+from ..operations import ClearanceConflict, Contact, ScreeningNotFound, clear_screening, submit_screening
+from ..store.repository import get_screening, list_screenings
+from .auth import authorized
+from .presenters import screening_view
+from .schemas import (ClearanceInSchema, ScreeningCreatedSchema, ScreeningInSchema, ScreeningListSchema,
+                      ScreeningQuerySchema, ScreeningSchema)
+
+BEARER = [{"bearerAuth": []}]
+
+
+def _not_found() -> ApiError:
+    return ApiError(404, "not_found", "No such screening.")
+
+
+def screenings_blueprint() -> Blueprint:
+    blp = Blueprint("screenings", __name__, description="Screenings: who may be treated.")
+
+    @blp.route("/api/screenings")
+    class Screenings(MethodView):
+        @authorized("optional")
+        @blp.arguments(ScreeningInSchema)
+        @blp.response(201, ScreeningCreatedSchema)
+        @blp.alt_response(401, schema=ErrorEnvelopeSchema, description="A bad or expired token.")
+        @blp.doc(security=[{}, *BEARER])
+        def post(self, body):
+            """Answer the questionnaire; with a client token the screening is added to that client.
+
+            Without one a new client is made: a client is never looked up by e-mail, which would
+            hand one person's screenings to whoever types their address.
+            """
+            ctx = current_context()
+            principal = g.principal
+            client_id = principal.client_id if principal is not None and not principal.is_staff else str(uuid.uuid4())
+            with transaction(ctx.session_factory) as session:
+                record = submit_screening(
+                    session, ruleset=ctx.ruleset, client_id=client_id, contact=Contact(**body["client"]),
+                    areas=body["areas"], answers=body["answers"], now=utcnow(),
+                    validity_days=ctx.settings.validity_days, tz=ctx.settings.base.tz,
+                    correlation_id=request_id())
+            view = screening_view(record, ctx.settings.base.tz)
+            view["access_token"] = ctx.tokens.issue_client_token(client_id)
+            return view
+
+        @authorized("staff")
+        @blp.arguments(ScreeningQuerySchema, location="query")
+        @blp.response(200, ScreeningListSchema)
+        @blp.alt_response(401, schema=ErrorEnvelopeSchema, description="No token, or a bad one.")
+        @blp.alt_response(403, schema=ErrorEnvelopeSchema, description="Not a staff token.")
+        @blp.doc(security=BEARER)
+        def get(self, query):
+            """Screenings, oldest first; `?outcome=consultation_required` is the clearance queue."""
+            ctx = current_context()
+            with ctx.session_factory() as session:
+                records = list_screenings(session, query.get("outcome"))
+            return {"screenings": [screening_view(r, ctx.settings.base.tz) for r in records]}
+
+    @blp.route("/api/screenings/<string:screening_id>")
+    class ScreeningById(MethodView):
+        @authorized("principal")
+        @blp.response(200, ScreeningSchema)
+        @blp.alt_response(401, schema=ErrorEnvelopeSchema, description="No token, or a bad one.")
+        @blp.alt_response(404, schema=ErrorEnvelopeSchema, description="No such screening, or not yours.")
+        @blp.doc(security=BEARER)
+        def get(self, screening_id):
+            """One screening with its answers: for its client or staff only."""
+            ctx = current_context()
+            with ctx.session_factory() as session:
+                record = get_screening(session, screening_id)
+            if record is None or not g.principal.may_see(record.client_id):
+                raise _not_found()  # another client's screening looks exactly like a missing one
+            return screening_view(record, ctx.settings.base.tz)
+
+    @blp.route("/api/screenings/<string:screening_id>/clearance")
+    class Clearance(MethodView):
+        @authorized("staff")
+        @blp.arguments(ClearanceInSchema)
+        @blp.response(200, ScreeningSchema)
+        @blp.alt_response(401, schema=ErrorEnvelopeSchema, description="No token, or a bad one.")
+        @blp.alt_response(403, schema=ErrorEnvelopeSchema, description="Not a staff token.")
+        @blp.alt_response(404, schema=ErrorEnvelopeSchema, description="No such screening.")
+        @blp.alt_response(409, schema=ErrorEnvelopeSchema, description="The outcome is not consultation_required.")
+        @blp.doc(security=BEARER)
+        def post(self, body, screening_id):
+            """After a consultation: approved makes the screening eligible, declined not_suitable.
+
+            valid_until stays as it was (90 days from the screening): CLINIC.md counts validity
+            from when the screening was made.
+            """
+            ctx = current_context()
+            try:
+                with transaction(ctx.session_factory) as session:
+                    record = clear_screening(
+                        session, screening_id, decision=body["decision"], note=body["note"],
+                        decided_by=g.principal.role, now=utcnow(), tz=ctx.settings.base.tz,
+                        correlation_id=request_id())
+            except ScreeningNotFound:
+                raise _not_found()
+            except ClearanceConflict as exc:
+                raise ApiError(409, "conflict",
+                               "Only a screening whose outcome is consultation_required can be cleared.",
+                               {"reason": str(exc)})
+            return screening_view(record, ctx.settings.base.tz)
+
+    return blp

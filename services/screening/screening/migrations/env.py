@@ -1,0 +1,5 @@
+from clinic_shared.migrations import run_env
+
+from screening.store.tables import metadata
+
+run_env(metadata)
