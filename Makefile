@@ -20,7 +20,7 @@ migrate: $(VENV)/.installed
 
 # The whole system on the embedded defaults (or on whatever CLINIC_* settings say). Ctrl-C stops it.
 run: migrate
-	$(VENV)/bin/honcho start --no-prefix -f Procfile 2>&1 || [ $$? -eq 130 ]
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile || [ $$? -eq 130 ]
 
 # Unit, integration and system tests. CLINIC_REQUIRE_BACKENDS=1 turns a missing PostgreSQL or RabbitMQ into a failure.
 test: $(VENV)/.installed
