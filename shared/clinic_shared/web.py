@@ -6,6 +6,8 @@ registers its own blueprints on the returned `api`.
 """
 from __future__ import annotations
 
+import logging
+import time
 from typing import Callable, Mapping
 
 from flask import Flask, g, jsonify, request
@@ -14,6 +16,9 @@ from marshmallow import Schema, fields
 
 from .errors import MAX_BODY_BYTES, register_error_handlers
 from .logs import REQUEST_ID_HEADER, bind_correlation_id, new_request_id
+
+
+access_log = logging.getLogger("clinic.access")
 
 
 class ErrorDetailSchema(Schema):
@@ -63,10 +68,14 @@ def request_id() -> str | None:
 
 def _bind_request_id():
     g.request_id = request.headers.get(REQUEST_ID_HEADER) or new_request_id()
+    g.request_started = time.perf_counter()
     bind_correlation_id(g.request_id)
 
 
 def _echo_request_id(response):
     if g.get("request_id"):
         response.headers[REQUEST_ID_HEADER] = g.request_id
+    started = g.get("request_started")
+    duration_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
+    access_log.info("%s %s %s %sms", request.method, request.path, response.status_code, duration_ms)
     return response
