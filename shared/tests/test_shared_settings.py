@@ -50,3 +50,18 @@ def test_secret_created_once_when_processes_race(tmp_path):
         p.join()
     assert len(values) == 1
     assert path.read_text().strip() in values
+
+
+def test_treatment_areas_default_to_clinic_md_and_are_overridable():
+    import pytest
+
+    from clinic_shared.catalog import load_areas
+
+    assert [(a.id, a.minutes) for a in load_areas({})] == [
+        ("face", 60), ("neck", 30), ("decolletage", 45), ("scalp", 45), ("hands", 30)]
+    lips = load_areas({"CLINIC_AREAS": '[{"id": "lips", "name": "Lips", "minutes": 15}]'})
+    assert [(a.id, a.name, a.minutes) for a in lips] == [("lips", "Lips", 15)]
+    for bad in ('[]', '[{"id": "a", "name": "A", "minutes": 0}]',
+                '[{"id": "a", "name": "A", "minutes": 5}, {"id": "a", "name": "B", "minutes": 5}]'):
+        with pytest.raises(ValueError):
+            load_areas({"CLINIC_AREAS": bad})

@@ -10,7 +10,7 @@ numbers from CLINIC.md as defaults, each overridable by an environment variable.
 | CLINIC_BOOKING_TURNOVER_MINUTES | 15 |
 | CLINIC_BOOKING_MIN_NOTICE_MINUTES | 120 |
 | CLINIC_BOOKING_HORIZON_DAYS | 365 |
-| CLINIC_BOOKING_AREAS | JSON list of {"id", "name", "minutes"}; CLINIC.md's five areas |
+| CLINIC_AREAS | JSON list of {"id", "name", "minutes"} (shared by every service); CLINIC.md's five areas |
 | CLINIC_BOOKING_MAX_SESSION_MINUTES | 60 |
 | CLINIC_BOOKING_CONSULTATION_MINUTES | 30 |
 | CLINIC_BOOKING_SPACING_DAYS | 28 |
@@ -22,7 +22,6 @@ A screening's validity is not a setting here: each screening carries its own `va
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass, fields, replace
@@ -30,18 +29,12 @@ from datetime import time
 from typing import Mapping
 from zoneinfo import ZoneInfo
 
+from clinic_shared.catalog import parse_areas
 from clinic_shared.settings import Settings, load_settings
 
-from .domain.clinic import Area, ClinicRules, Practitioner
+from .domain.clinic import ClinicRules, Practitioner
 
 DEFAULT_PRACTITIONERS = ("Alex Morgan", "Sam Patel")
-DEFAULT_AREAS = (
-    Area("face", "Face", 60),
-    Area("neck", "Neck", 30),
-    Area("decolletage", "Décolletage", 45),
-    Area("scalp", "Scalp (hair growth)", 45),
-    Area("hands", "Hands", 30),
-)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 # rule field -> (environment variable, default as the environment would spell it)
@@ -53,7 +46,7 @@ _ENV = {
     "turnover_minutes": ("CLINIC_BOOKING_TURNOVER_MINUTES", "15"),
     "min_notice_minutes": ("CLINIC_BOOKING_MIN_NOTICE_MINUTES", "120"),
     "horizon_days": ("CLINIC_BOOKING_HORIZON_DAYS", "365"),
-    "areas": ("CLINIC_BOOKING_AREAS", ""),
+    "areas": ("CLINIC_AREAS", ""),
     "max_session_minutes": ("CLINIC_BOOKING_MAX_SESSION_MINUTES", "60"),
     "consultation_minutes": ("CLINIC_BOOKING_CONSULTATION_MINUTES", "30"),
     "practitioners": ("CLINIC_PRACTITIONERS", ",".join(DEFAULT_PRACTITIONERS)),
@@ -105,14 +98,8 @@ def _range(value: str) -> tuple[int, int]:
     return int(low), int(high or low)
 
 
-def _areas(value: str) -> tuple[Area, ...]:
-    if not value.strip():
-        return DEFAULT_AREAS
-    return tuple(Area(str(a["id"]), str(a["name"]), int(a["minutes"])) for a in json.loads(value))
-
-
 _PARSERS = {
-    "open_weekdays": _weekdays, "opens": _clock, "closes": _clock, "areas": _areas,
+    "open_weekdays": _weekdays, "opens": _clock, "closes": _clock, "areas": parse_areas,
     "practitioners": practitioners_from_names, "course_sessions": _range, "course_interval_weeks": _range,
 }
 

@@ -66,7 +66,7 @@ def test_environment_overrides_numbers_and_practitioners():
 def test_areas_from_json_and_unknown_overrides_refused():
     from booking.settings import load_booking_settings
 
-    rules = clinic_rules("Europe/London", {"CLINIC_BOOKING_AREAS": '[{"id": "lips", "name": "Lips", "minutes": 15}]'})
+    rules = clinic_rules("Europe/London", {"CLINIC_AREAS": '[{"id": "lips", "name": "Lips", "minutes": 15}]'})
     assert [(a.id, a.minutes) for a in rules.areas] == [("lips", 15)]
     env = {"CLINIC_DATA_DIR": "/tmp/unused", "CLINIC_STAFF_TOKEN": "s", "CLINIC_SECRET_KEY": "k",
            "CLINIC_TIMEZONE": "America/New_York", "CLINIC_BOOKING_HORIZON_DAYS": "30"}

@@ -10,15 +10,10 @@ from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from typing import Mapping
 
+from clinic_shared.catalog import DEFAULT_AREAS, load_areas
 from clinic_shared.settings import Settings, load_settings as load_shared_settings
 
-DEFAULT_AREA_NAMES = {
-    "face": "Face",
-    "neck": "Neck",
-    "decolletage": "Décolletage",
-    "scalp": "Scalp (hair growth)",
-    "hands": "Hands",
-}
+DEFAULT_AREA_NAMES = {area.id: area.name for area in DEFAULT_AREAS}
 
 
 @dataclass(frozen=True)
@@ -72,6 +67,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> NotificationSetti
     env = os.environ if environ is None else environ
     shared = load_shared_settings("notifications", env)
     values = {f.name: getattr(shared, f.name) for f in fields(Settings)}
+    values["area_names"] = {area.id: area.name for area in load_areas(env)}
     for suffix, (name, parse) in ENVIRONMENT.items():
         raw = env.get(f"CLINIC_NOTIFICATIONS_{suffix}")
         if raw:

@@ -4,7 +4,7 @@
 |---|---|---|
 | CLINIC_SCREENING_VALIDITY_DAYS | days a screening stays valid for booking | 90 |
 | CLINIC_SCREENING_RULES_FILE | the rule set (questions + rules) as JSON | screening/domain/rules.json |
-| CLINIC_SCREENING_AREAS | comma-separated treatment area ids a screening may name | face,neck,decolletage,scalp,hands |
+| CLINIC_AREAS | the treatment areas (JSON, shared by every service: clinic_shared.catalog) | CLINIC.md's five |
 """
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Mapping
 
+from clinic_shared.catalog import DEFAULT_AREAS as CATALOG_DEFAULT_AREAS, load_areas
 from clinic_shared.settings import Settings, load_settings
 
 from .domain.ruleset import DEFAULT_RULES_FILE
 
 SERVICE = "screening"
-DEFAULT_AREAS = ("face", "neck", "decolletage", "scalp", "hands")  # CLINIC.md, Treatments
+DEFAULT_AREAS = tuple(area.id for area in CATALOG_DEFAULT_AREAS)  # CLINIC.md, Treatments
 
 
 @dataclass(frozen=True)
@@ -41,10 +42,9 @@ class ScreeningSettings:
 
 def load_screening_settings(environ: Mapping[str, str] | None = None) -> ScreeningSettings:
     env = os.environ if environ is None else environ
-    areas = env.get("CLINIC_SCREENING_AREAS")
     return ScreeningSettings(
         base=load_settings(SERVICE, env),
         validity_days=int(env.get("CLINIC_SCREENING_VALIDITY_DAYS") or 90),
         rules_file=Path(env.get("CLINIC_SCREENING_RULES_FILE") or DEFAULT_RULES_FILE),
-        areas=tuple(a.strip() for a in areas.split(",") if a.strip()) if areas else DEFAULT_AREAS,
+        areas=tuple(area.id for area in load_areas(env)),
     )

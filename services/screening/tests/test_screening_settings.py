@@ -29,7 +29,8 @@ def test_defaults(tmp_path):
 def test_environment_overrides(tmp_path):
     settings = load_screening_settings(env(
         tmp_path, CLINIC_SCREENING_VALIDITY_DAYS="30", CLINIC_SCREENING_RULES_FILE="/x/rules.json",
-        CLINIC_SCREENING_AREAS="face, neck", CLINIC_SCREENING_DATABASE_URL="sqlite:///elsewhere.db"))
+        CLINIC_AREAS='[{"id": "face", "name": "Face", "minutes": 60}, {"id": "neck", "name": "Neck", "minutes": 30}]',
+        CLINIC_SCREENING_DATABASE_URL="sqlite:///elsewhere.db"))
     assert settings.validity_days == 30
     assert str(settings.rules_file) == "/x/rules.json"
     assert settings.areas == ("face", "neck")

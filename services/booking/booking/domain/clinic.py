@@ -5,12 +5,7 @@ from dataclasses import dataclass
 from datetime import time
 from zoneinfo import ZoneInfo
 
-
-@dataclass(frozen=True)
-class Area:
-    id: str
-    name: str
-    minutes: int
+from clinic_shared.catalog import TreatmentArea as Area  # noqa: F401  (the booking rules call it Area)
 
 
 @dataclass(frozen=True)
