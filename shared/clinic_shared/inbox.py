@@ -61,6 +61,7 @@ class InboxProcessor:
                 seen = session.execute(select(self._inbox.c.event_id)
                                        .where(self._inbox.c.event_id == envelope["event_id"])).first()
                 if seen:
+                    log.info("skipped %s %s: handled before", envelope["type"], envelope["event_id"])
                     return False
                 session.execute(self._inbox.insert().values(
                     event_id=envelope["event_id"], type=envelope["type"], handled_at=utcnow()))
@@ -72,6 +73,7 @@ class InboxProcessor:
                                    .where(self._inbox.c.event_id == envelope["event_id"])).first():
                     return False
             raise
+        log.info("handled %s %s", envelope["type"], envelope["event_id"])
         return True
 
 

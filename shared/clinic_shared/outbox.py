@@ -62,6 +62,7 @@ class OutboxRelay:
                 session.execute(update(self._outbox).where(self._outbox.c.id == row.id)
                                 .values(published_at=utcnow()))
                 published += 1
+                log.info("published %s from the outbox (row %s)", row.type, row.id)
         return published
 
     def pending(self) -> int:
