@@ -148,3 +148,17 @@ def running_smtp_server():
 def smtp_server():
     with running_smtp_server() as mailbox:
         yield mailbox
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line per reason something was skipped, with how many tests it cost (not one line per test)."""
+    reasons: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    if reasons:
+        terminalreporter.section("what was skipped, and why")
+        for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
+            terminalreporter.write_line(f"{count:5d} skipped: {reason}")
