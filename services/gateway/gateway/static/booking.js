@@ -65,7 +65,8 @@ if (typeof module === "object" && module.exports) module.exports = ClinicBooking
 if (typeof document !== "undefined") (() => {
   const { clockTime, screeningRequest, bookingTypeFor, availabilityPath, bookingBody, problemText, bookWithRetry } = ClinicBooking;
   const $ = (id) => document.getElementById(id);
-  const state = { token: null, screening: null, questions: [], type: "treatment", areas: [], idempotencyKey: null };
+  const state = { token: null, screening: null, questions: [], type: "treatment", areas: [], areaNames: {},
+                  idempotencyKey: null };
   const OUTCOME_TITLES = {
     eligible: "Good news: you can book a treatment",
     consultation_required: "We would like to see you for a consultation first",
@@ -101,14 +102,24 @@ if (typeof document !== "undefined") (() => {
     return data;
   }
 
-  function showMessage(text, kind = "error") {
+  // The message appears just above `place` (the control the client just used), not at the top of a
+  // long page where nobody scrolled to see it.
+  function showMessage(text, kind = "error", place = null) {
     const box = $("message");
+    if (place && box.nextElementSibling !== place) place.before(box);
     box.textContent = text;
     box.className = kind === "error" ? "message" : "message info";
     box.hidden = !text;
+    if (text) box.scrollIntoView({ block: "nearest" });
   }
 
-  const showProblem = (problem) => showMessage(problemText(problem));
+  const showProblem = (problem, place) => showMessage(problemText(problem), "error", place);
+
+  // Outline what is still missing; it clears as soon as the client fills it in.
+  function markMissing(node, missing) {
+    node.classList.toggle("missing", missing);
+    if (missing) node.addEventListener("input", () => node.classList.remove("missing"), { once: true });
+  }
 
   function element(tag, props = {}, children = []) {
     const node = Object.assign(document.createElement(tag), props);
@@ -132,6 +143,7 @@ if (typeof document !== "undefined") (() => {
   function renderAreas(treatments) {
     $("max-minutes").textContent = treatments.max_session_minutes;
     for (const area of treatments.areas) {
+      state.areaNames[area.id] = area.name;
       const box = element("input", { type: "checkbox", name: "areas", value: area.id, id: `area-${area.id}` });
       $("areas").append(element("label", { className: "choice", htmlFor: box.id },
         [box, `${area.name} (${area.duration_minutes} minutes)`]));
@@ -142,7 +154,7 @@ if (typeof document !== "undefined") (() => {
     state.questions = questionnaire.questions;
     $("questions-loading").remove();
     for (const question of questionnaire.questions) {
-      const wrapper = element("div", { className: "question" });
+      const wrapper = element("div", { className: "question", id: `question-${question.id}` });
       if (question.type === "choice") {
         const select = element("select", { id: `q-${question.id}`, name: question.id, required: true },
           [element("option", { value: "", textContent: "Choose…" }),
@@ -169,9 +181,15 @@ if (typeof document !== "undefined") (() => {
     const { body, unanswered } = screeningRequest(
       { name: data.get("name"), email: data.get("email"), phone: data.get("phone") },
       data.getAll("areas"), state.questions, answers);
-    if (!body.client.name || !body.client.email) return showMessage("Please give your name and e-mail address.");
-    if (body.areas.length === 0) return showMessage("Please choose at least one area to treat.");
-    if (unanswered.length) return showMessage(`Please answer every health question (${unanswered.length} left).`);
+    const place = $("screen-button");
+    for (const field of ["name", "email"]) markMissing($(field), !body.client[field]);
+    markMissing($("areas"), body.areas.length === 0);
+    for (const question of state.questions) markMissing($(`question-${question.id}`), unanswered.includes(question.id));
+    if (!body.client.name || !body.client.email) return showMessage("Please give your name and e-mail address.", "error", place);
+    if (body.areas.length === 0) return showMessage("Please choose at least one area to treat.", "error", place);
+    if (unanswered.length) {
+      return showMessage(`Please answer every health question (${unanswered.length} left, marked in red).`, "error", place);
+    }
     showMessage("");
     $("screen-button").disabled = true;
     try {
@@ -181,7 +199,7 @@ if (typeof document !== "undefined") (() => {
       state.areas = body.areas;
       showOutcome(screening);
     } catch (problem) {
-      showProblem(problem);
+      showProblem(problem, place);
     } finally {
       $("screen-button").disabled = false;
     }
@@ -203,13 +221,14 @@ if (typeof document !== "undefined") (() => {
   async function loadSlots(event) {
     if (event) event.preventDefault();
     const date = $("date").value;
-    if (!date) return showMessage("Please choose a date.");
+    if (!date) return showMessage("Please choose a date.", "error", $("slot-form"));
     showMessage("");
     try {
       const availability = await api(availabilityPath(date, state.type, state.areas));
       renderSlots(availability, date);
     } catch (problem) {
-      showProblem(problem);
+      $("slot-form").hidden = true;
+      showProblem(problem, $("slot-form"));
     }
   }
 
@@ -222,13 +241,13 @@ if (typeof document !== "undefined") (() => {
       return element("label", { className: "choice", htmlFor: radio.id }, [radio, `${clockTime(slot.start)}–${clockTime(slot.end)}`]);
     }));
     $("slot-form").hidden = slots.length === 0;
-    if (slots.length === 0) showMessage("There is no free time on that day. Please try another date.", "info");
+    if (slots.length === 0) showMessage("There is no free time on that day. Please try another date.", "info", $("slot-form"));
   }
 
   async function book(event) {
     event.preventDefault();
     const chosen = $("slot-form").querySelector("input[name=slot]:checked");
-    if (!chosen) return showMessage("Please choose a time.");
+    if (!chosen) return showMessage("Please choose a time.", "error", $("book-button"));
     const body = bookingBody(state.screening.id, state.type, state.areas, chosen.value);
     showMessage("");
     $("book-button").disabled = true;
@@ -236,13 +255,16 @@ if (typeof document !== "undefined") (() => {
       const booking = await bookWithRetry(api, body, state.token,
         state.idempotencyKey || (state.idempotencyKey = newIdempotencyKey()), {
           sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-          onWait: () => showMessage("One moment, we are getting your booking ready…", "info"),
+          onWait: () => showMessage("One moment, we are getting your booking ready…", "info", $("book-button")),
         });
       state.idempotencyKey = null;
       showConfirmation(booking);
     } catch (problem) {
-      showProblem(problem);
-      if (problem.code === "slot_unavailable") loadSlots();
+      showProblem(problem, $("book-button"));
+      if (problem.code === "slot_unavailable") {
+        // Fresh times replace the taken one; say why the client has to choose again.
+        loadSlots().then(() => { if (!$("slot-form").hidden) showProblem(problem, $("book-button")); });
+      }
     } finally {
       $("book-button").disabled = false;
     }
@@ -254,7 +276,8 @@ if (typeof document !== "undefined") (() => {
       ["Reference", booking.reference],
       ["Date", formatDate(booking.start)],
       ["Time", `${clockTime(booking.start)}–${clockTime(booking.end)}`],
-      ["Treatment", booking.type === "consultation" ? "Consultation" : booking.areas.join(", ")],
+      ["Treatment", booking.type === "consultation" ? "Consultation"
+        : booking.areas.map((id) => state.areaNames[id] || id).join(", ")],
       ["Practitioner", booking.practitioner.name],
     ];
     $("confirmation-details").replaceChildren(...rows.flatMap(([term, value]) =>

@@ -1,0 +1,295 @@
+"""The booking page in a real browser (Chromium driven by Playwright), against the whole system.
+
+A client's path through the page: questions -> outcome -> free times -> booking reference, checked
+afterwards through the staff API. Screenshots go to /tmp/browser-*.png, for a person to look at.
+Needs the `playwright` package and a system Chromium (/usr/bin/chromium); without either the tests skip.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed "
+                               "(pip install playwright; never `playwright install`)")
+CHROMIUM = os.environ.get("CLINIC_TEST_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+if not CHROMIUM:
+    pytest.skip("no Chromium found (/usr/bin/chromium, e.g. Debian's `chromium` package; "
+                "or set CLINIC_TEST_CHROMIUM)", allow_module_level=True)
+
+expect = sync_api.expect
+
+# The embedded backends are enough: the page only sees the gateway.
+pytestmark = [pytest.mark.system, pytest.mark.parametrize("system", ["embedded"], indirect=True)]
+
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", "--no-first-run"]
+SCREENSHOTS = Path("/tmp")
+TIMEOUT_MS = 20_000  # covers the page's own retries while booking waits for the screening event
+
+# An answer per question that fires no rule (CLINIC.md); the tests override some of them.
+ELIGIBLE = {"active_acne": "No", "eczema": "No", "psoriasis": "No", "fitzpatrick_type": "II",
+            "pregnant_or_breastfeeding": "No", "isotretinoin_last_6_months": "No",
+            "active_skin_infection": "No", "keloid_scarring": "No", "blood_thinners": "No"}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def open_page(browser, system):
+    """open_page(width, height, refusals) -> a page showing the booking page. A script error, or an error
+    answer from a path not in `refusals` (the refusals the test provokes), fails the test."""
+    contexts, errors = [], []
+
+    def open_(width=1100, height=900, refusals=()):
+        def refused(url: str) -> bool:
+            return any(urlsplit(url).path == path for path in refusals)
+
+        context = browser.new_context(viewport={"width": width, "height": height}, locale="en-GB",
+                                      timezone_id="Europe/London")
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(f"page error: {error}"))
+        page.on("console", lambda msg: msg.type == "error" and not refused(msg.location.get("url", ""))
+                and errors.append(f"console: {msg.text} ({msg.location.get('url')})"))
+        page.on("response", lambda r: r.status >= 400 and not refused(r.url)
+                and errors.append(f"{r.status} from {r.request.method} {r.url}"))
+        page.goto(system.url + "/")
+        expect(page.locator("#questions .question")).to_have_count(len(ELIGIBLE))
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+    assert not errors, errors
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(SCREENSHOTS / f"browser-{name}.png"), full_page=True)
+
+
+def bookable_day(weeks_ahead: int) -> date:
+    """A Monday-Saturday some weeks ahead: far from the minimum notice, the clinic is open."""
+    day = date.today() + timedelta(weeks=weeks_ahead)
+    return day + timedelta(days=1) if day.weekday() == 6 else day
+
+
+def fill_screening(page, name: str, email: str, areas: list[str], answers: dict[str, str]) -> None:
+    """Fill the form by its visible labels, as a client (or a screen reader) finds the controls."""
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("E-mail").fill(email)
+    for area in areas:
+        page.get_by_label(area).check()
+    for question in page.locator("#questions .question").all():
+        select = question.locator("select")
+        qid = select.get_attribute("name") if select.count() else question.locator("input").first.get_attribute("name")
+        if select.count():
+            select.select_option(answers[qid])
+        else:
+            question.get_by_label(answers[qid], exact=True).check()
+
+
+def choose_first_time(page, day: date) -> str:
+    """Pick a date, show its free times, choose the first; return the chosen slot's start (ISO)."""
+    page.get_by_label("Date").fill(day.isoformat())
+    page.get_by_role("button", name="Show free times").click()
+    slots = page.locator("#slots input[name=slot]")
+    expect(slots.first).to_be_visible()
+    slots.first.check()
+    return slots.first.get_attribute("value")
+
+
+def confirmed_reference(page) -> str:
+    expect(page.locator("#confirmation")).to_be_visible()
+    expect(page.locator("#confirmation-title")).to_be_focused()
+    terms = page.locator("#confirmation-details dt")
+    expect(terms.first).to_have_text("Reference")
+    reference = page.locator("#confirmation-details dd").first.inner_text().strip()
+    assert reference
+    return reference
+
+
+def booking_with_reference(system, reference: str) -> dict:
+    response = system.staff("GET", "/api/bookings")
+    assert response.status_code == 200, response.text
+    matches = [b for b in response.json()["bookings"] if b["reference"] == reference]
+    assert len(matches) == 1, f"{reference} not among {[b['reference'] for b in response.json()['bookings']]}"
+    return matches[0]
+
+
+def screening_of(system, booking: dict) -> dict:
+    response = system.staff("GET", f"/api/screenings/{booking['screening_id']}")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_an_eligible_client_books_a_treatment(system, open_page):
+    page = open_page()
+    shot(page, "1-empty-form")
+    email = f"grace+{uuid.uuid4().hex[:6]}@example.org"
+    fill_screening(page, "Grace Hopper", email, ["Neck (30 minutes)", "Hands (30 minutes)"], ELIGIBLE)
+    shot(page, "1-filled-form")
+    page.get_by_role("button", name="Check my suitability").click()
+
+    expect(page.locator("#outcome-title")).to_have_text("Good news: you can book a treatment")
+    expect(page.locator("#outcome-title")).to_be_focused()
+    expect(page.locator("#booking-title")).to_have_text("Choose a time for your treatment")
+    page.keyboard.press("Tab")  # from the outcome, the keyboard goes straight on to the date
+    expect(page.get_by_label("Date")).to_be_focused()
+    day = bookable_day(weeks_ahead=3)
+    start = choose_first_time(page, day)
+    expect(page.locator("#slots-legend")).to_contain_text("Europe/London")
+    shot(page, "1-free-times")
+    page.get_by_role("button", name="Book this time").click()
+
+    reference = confirmed_reference(page)
+    details = page.locator("#confirmation-details")
+    expect(details).to_contain_text(f"{start[11:16]}–")
+    expect(details).to_contain_text("Neck, Hands")  # names, not ids
+    shot(page, "1-booked")
+
+    booking = booking_with_reference(system, reference)
+    assert booking["status"] == "confirmed"
+    assert booking["type"] == "treatment"
+    assert booking["areas"] == ["neck", "hands"]
+    assert datetime.fromisoformat(booking["start"]) == datetime.fromisoformat(start)
+    assert booking["start"][:10] == day.isoformat()
+    assert datetime.fromisoformat(booking["end"]) - datetime.fromisoformat(start) == timedelta(minutes=60)
+    assert booking["practitioner"]["name"] in details.inner_text()
+    screening = screening_of(system, booking)
+    assert (screening["client"]["name"], screening["client"]["email"]) == ("Grace Hopper", email)
+    assert screening["outcome"] == "eligible"
+
+
+def test_a_client_who_needs_a_consultation_is_offered_one_and_books_it(system, open_page):
+    page = open_page()
+    email = f"ada+{uuid.uuid4().hex[:6]}@example.org"
+    fill_screening(page, "Ada Lovelace", email, ["Face (60 minutes)"],
+                   {**ELIGIBLE, "fitzpatrick_type": "V", "blood_thinners": "Yes"})
+    page.get_by_role("button", name="Check my suitability").click()
+
+    expect(page.locator("#outcome-title")).to_have_text("We would like to see you for a consultation first")
+    expect(page.locator("#reasons li")).to_have_count(2)  # every rule that fired is explained
+    expect(page.locator("#booking-title")).to_have_text("Book a consultation (30 minutes)")
+    day = bookable_day(weeks_ahead=4)
+    start = choose_first_time(page, day)
+    shot(page, "2-consultation-times")
+    page.get_by_role("button", name="Book this time").click()
+
+    reference = confirmed_reference(page)
+    expect(page.locator("#confirmation-details")).to_contain_text("Consultation")
+    shot(page, "2-consultation-booked")
+
+    booking = booking_with_reference(system, reference)
+    assert booking["type"] == "consultation"
+    assert booking["status"] == "confirmed"
+    assert datetime.fromisoformat(booking["start"]) == datetime.fromisoformat(start)
+    assert datetime.fromisoformat(booking["end"]) - datetime.fromisoformat(start) == timedelta(minutes=30)
+    screening = screening_of(system, booking)
+    assert screening["client"]["email"] == email
+    assert screening["outcome"] == "consultation_required"
+
+
+def test_a_client_who_is_not_suitable_is_told_why_and_offered_a_consultation(system, open_page):
+    page = open_page()
+    fill_screening(page, "Alan Turing", f"alan+{uuid.uuid4().hex[:6]}@example.org", ["Face (60 minutes)"],
+                   {**ELIGIBLE, "active_acne": "Yes"})
+    page.get_by_role("button", name="Check my suitability").click()
+    expect(page.locator("#outcome-title")).to_have_text("Micro needling is not suitable for you right now")
+    expect(page.locator("#reasons li")).to_have_count(1)
+    expect(page.locator("#booking-title")).to_have_text("Book a consultation (30 minutes)")
+    shot(page, "3-not-suitable")
+
+
+def test_the_page_says_what_is_missing_before_sending_anything(system, open_page):
+    page = open_page()
+    screenings = []
+    page.on("request", lambda r: r.url.endswith("/api/screenings") and screenings.append(r))
+    button = page.get_by_role("button", name="Check my suitability")
+    message = page.get_by_role("alert")
+
+    button.click()
+    expect(message).to_have_text("Please give your name and e-mail address.")
+    expect(message).to_be_in_viewport()  # next to the button, not at the top of a long page
+    expect(page.locator("#name.missing, #email.missing")).to_have_count(2)
+    page.get_by_label("Name", exact=True).fill("Grace Hopper")
+    page.get_by_label("E-mail").fill("grace@example.org")
+    button.click()
+    expect(message).to_have_text("Please choose at least one area to treat.")
+    page.get_by_label("Face (60 minutes)").check()
+    button.click()
+    expect(message).to_contain_text(f"Please answer every health question ({len(ELIGIBLE)} left")
+    expect(message).to_be_in_viewport()
+    expect(page.locator("#questions .question.missing")).to_have_count(len(ELIGIBLE))
+    expect(page.locator(".missing")).to_have_count(len(ELIGIBLE))  # name, e-mail and areas are no longer marked
+    shot(page, "4-missing-answers")
+    assert screenings == []
+
+    # Once all is given, the screening goes out and the message goes away.
+    fill_screening(page, "Grace Hopper", "grace@example.org", [], ELIGIBLE)
+    button.click()
+    expect(page.locator("#outcome-title")).to_have_text("Good news: you can book a treatment")
+    expect(message).to_be_hidden()
+    expect(page.locator(".missing")).to_have_count(0)
+    assert len(screenings) == 1
+
+
+def test_areas_too_long_for_one_session_are_explained(system, open_page):
+    page = open_page(refusals=["/api/availability"])
+    fill_screening(page, "Grace Hopper", f"grace+{uuid.uuid4().hex[:6]}@example.org",
+                   ["Face (60 minutes)", "Neck (30 minutes)"], ELIGIBLE)
+    page.get_by_role("button", name="Check my suitability").click()
+    expect(page.locator("#outcome-title")).to_have_text("Good news: you can book a treatment")
+    page.get_by_label("Date").fill(bookable_day(weeks_ahead=3).isoformat())
+    page.get_by_role("button", name="Show free times").click()
+    expect(page.get_by_role("alert")).to_contain_text("60")
+    expect(page.locator("#slot-form")).to_be_hidden()
+    shot(page, "4-too-long")
+
+
+def test_a_sunday_shows_no_times_and_says_so(system, open_page):
+    page = open_page()
+    fill_screening(page, "Grace Hopper", f"grace+{uuid.uuid4().hex[:6]}@example.org", ["Face (60 minutes)"],
+                   ELIGIBLE)
+    page.get_by_role("button", name="Check my suitability").click()
+    expect(page.locator("#outcome-title")).to_have_text("Good news: you can book a treatment")
+    sunday = date.today() + timedelta(weeks=2)
+    sunday += timedelta(days=(6 - sunday.weekday()) % 7)
+    page.get_by_label("Date").fill(sunday.isoformat())
+    page.get_by_role("button", name="Show free times").click()
+    expect(page.get_by_role("alert")).to_contain_text("no free time on that day")
+    expect(page.locator("#slot-form")).to_be_hidden()
+    shot(page, "5-sunday")
+
+
+def test_a_phone_sized_screen_needs_no_sideways_scrolling(system, open_page):
+    page = open_page(width=390, height=844)
+
+    def assert_fits(step: str) -> None:
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{step}: the page is {width}px wide on a 390px screen"
+        shot(page, f"6-phone-{step}")
+
+    assert_fits("form")
+    fill_screening(page, "Grace Hopper", f"grace+{uuid.uuid4().hex[:6]}@example.org",
+                   ["Décolletage (45 minutes)"], ELIGIBLE)
+    page.get_by_role("button", name="Check my suitability").click()
+    expect(page.locator("#outcome-title")).to_have_text("Good news: you can book a treatment")
+    choose_first_time(page, bookable_day(weeks_ahead=5))
+    assert_fits("free-times")
+    page.get_by_role("button", name="Book this time").click()
+    reference = confirmed_reference(page)
+    assert_fits("booked")
+    assert booking_with_reference(system, reference)["areas"] == ["decolletage"]
