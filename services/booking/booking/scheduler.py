@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Callable, Sequence
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from clinic_shared.datetimes import to_local_iso
@@ -56,6 +56,15 @@ def not_found() -> ApiError:
 def rule_error(violation: RuleViolation, **extra_details) -> ApiError:
     status = 409 if violation.code == "slot_unavailable" else 422
     return ApiError(status, violation.code, violation.message, {**violation.details, **extra_details})
+
+
+# PostgreSQL aborts one of two transactions that insert clashing rows at once (each waits on the other's
+# exclusion-constraint check: a deadlock) or that cannot be serialised; both mean: look again.
+RACE_SQLSTATES = {"40P01", "40001"}
+
+
+def lost_a_race(exc: OperationalError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in RACE_SQLSTATES
 
 
 @dataclass(frozen=True)
@@ -162,7 +171,9 @@ class Scheduler:
             try:
                 with transaction(self._sessions) as session:
                     return work(session)
-            except IntegrityError as exc:
+            except (IntegrityError, OperationalError) as exc:
+                if isinstance(exc, OperationalError) and not lost_a_race(exc):
+                    raise
                 log.info("booking transaction lost a race (attempt %d): %s", attempt, exc.orig)
         raise ApiError(409, "slot_unavailable", "That time has just been taken; please choose another slot.")
 
@@ -175,6 +186,10 @@ class Scheduler:
             [screening_id, booking_type, areas, start.timestamp()]).encode()).hexdigest()
 
         def work(session: Session) -> Booked:
+            now = self._clock()
+            screening = self._screening_for(session, client_id, screening_id)
+            # Look the key up only after the screening's lock: a concurrent replay that waited for it then
+            # sees the first request's booking and returns it, instead of judging its own as a second one.
             if idempotency_key is not None:
                 earlier = session.execute(select(idempotency_keys).where(
                     idempotency_keys.c.client_id == client_id, idempotency_keys.c.key == idempotency_key)).first()
@@ -183,8 +198,6 @@ class Scheduler:
                         raise ApiError(409, "idempotency_conflict",
                                        "This Idempotency-Key was used for a different booking request.")
                     return Booked(queries.booking(session, earlier.booking_id), created=False)
-            now = self._clock()
-            screening = self._screening_for(session, client_id, screening_id)
             try:
                 end, practitioner = self._place(session, screening, booking_type, areas, start, now)
             except RuleViolation as violation:

@@ -151,7 +151,7 @@ def test_each_clinic_rule_has_its_code(clinic):
     cases = [
         (at(DAY, 16, 45), ["face"], "outside_opening_hours"),
         (at(DAY, 7, 30), ["neck"], "outside_opening_hours"),
-        (at(date(2026, 11, 15), 10), ["face"], "clinic_closed"),  # a Sunday
+        (at(date(2026, 11, 15), 10), ["face"], "outside_opening_hours"),  # a Sunday
         (at(DAY, 10, 5), ["face"], "invalid_slot"),
         (clinic.clock.now + timedelta(hours=1), ["neck"], "too_soon"),
         (at(date(2026, 10, 27), 10), ["neck"], "too_soon"),  # the past
@@ -272,7 +272,7 @@ def test_reschedule_applies_the_rules_and_moves_the_booking(clinic):
     url = f"/api/bookings/{booking['id']}/reschedule"
     headers = clinic.client_headers(ada["client_id"])
     refused = clinic.http.post(url, json={"start": at(date(2026, 11, 15), 10).isoformat()}, headers=headers)
-    assert error_code(refused) == "clinic_closed"
+    assert error_code(refused) == "outside_opening_hours"  # a Sunday
     assert error_code(clinic.http.post(url, json={"start": "2026-11-12T10:00:00"}, headers=headers)) == "timezone_required"
     # Its own old time does not count against spacing, nor does it block its own practitioner.
     moved = clinic.http.post(url, json={"start": at(DAY, 10, 15).isoformat()}, headers=headers)

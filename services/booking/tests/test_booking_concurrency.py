@@ -74,6 +74,40 @@ def test_one_client_racing_two_treatments_gets_one(clinic):
     assert len(confirmed(clinic)) == 1
 
 
+def test_one_client_racing_with_two_screenings_gets_one(clinic):
+    first = clinic.screen()
+    second = clinic.screen(client_id=first["client_id"])
+    for _ in range(3):
+        results = race(clinic, [(first, START, ["face"]), (second, START + timedelta(days=7), ["face"])])
+        assert sorted(r.status_code for r in results) == [201, 422], [r.get_json() for r in results]
+        assert len(confirmed(clinic)) == 1
+        winner = next(r for r in results if r.status_code == 201).get_json()
+        clinic.http.post(f"/api/bookings/{winner['id']}/cancel", json={}, headers=clinic.staff)
+
+
+def test_concurrent_replays_of_one_idempotency_key_return_one_booking(clinic):
+    screening = clinic.screen()
+    barrier = threading.Barrier(5)
+    results = [None] * 5
+    body = {"screening_id": screening["screening_id"], "areas": ["face"], "start": START.isoformat()}
+    headers = {**clinic.client_headers(screening["client_id"]), "Idempotency-Key": "same-key"}
+
+    def run(index):
+        http = clinic.app.test_client()
+        barrier.wait()
+        results[index] = http.post("/api/bookings", json=body, headers=headers)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    # Not one of them is judged as a second treatment (treatment_spacing): all replay the first.
+    assert all(r.status_code in (200, 201) for r in results), [r.get_json() for r in results]
+    assert len({r.get_json()["id"] for r in results}) == 1
+    assert len(confirmed(clinic)) == 1
+
+
 def test_the_database_itself_refuses_overlaps_on_postgresql(postgres_clinic):
     """The exclusion constraint is PostgreSQL's (SQLite relies on BEGIN IMMEDIATE, raced above)."""
     clinic = postgres_clinic
@@ -93,3 +127,14 @@ def test_the_database_itself_refuses_overlaps_on_postgresql(postgres_clinic):
     insert(START + timedelta(minutes=45), 30)  # right after it
     insert(START, 30, status="cancelled")  # cancelled rows do not block
     insert(START + timedelta(minutes=10), 30, status="completed")  # nor do completed ones
+
+
+def test_a_deadlock_or_serialisation_failure_counts_as_a_lost_race():
+    import psycopg.errors
+    from sqlalchemy.exc import OperationalError
+
+    from booking.scheduler import lost_a_race
+
+    assert lost_a_race(OperationalError("INSERT", {}, psycopg.errors.DeadlockDetected()))
+    assert lost_a_race(OperationalError("INSERT", {}, psycopg.errors.SerializationFailure()))
+    assert not lost_a_race(OperationalError("INSERT", {}, psycopg.errors.AdminShutdown()))

@@ -104,7 +104,7 @@ def test_sunday_and_closures_are_closed_days():
     assert not is_open_day(SUNDAY, RULES)
     assert is_open_day(TUESDAY, RULES)
     assert not is_open_day(TUESDAY, RULES, {TUESDAY})
-    assert code_of(lambda: check_opening_hours(at(SUNDAY, 10), at(SUNDAY, 11), RULES)) == "clinic_closed"
+    assert code_of(lambda: check_opening_hours(at(SUNDAY, 10), at(SUNDAY, 11), RULES)) == "outside_opening_hours"
     assert code_of(lambda: check_opening_hours(at(TUESDAY, 10), at(TUESDAY, 11), RULES, {TUESDAY})) == "clinic_closed"
     assert code_of(lambda: check_opening_hours(at(date(2026, 12, 5), 10), at(date(2026, 12, 5), 11), RULES)) is None
 
@@ -298,7 +298,7 @@ def test_check_session_reports_each_rule():
     assert check(at(TUESDAY, 16, 30)) is None
     assert check(at(TUESDAY, 16, 45)) == "outside_opening_hours"
     assert check(at(TUESDAY, 9, 5)) == "invalid_slot"
-    assert check(at(SUNDAY, 10)) == "clinic_closed"
+    assert check(at(SUNDAY, 10)) == "outside_opening_hours"
     assert check(NOW + timedelta(hours=1)) == "too_soon"
     assert check(at(date(2028, 1, 4), 10)) == "too_far_ahead"
     assert check(at(TUESDAY, 10), ("face", "hands")) == "session_too_long"

@@ -16,7 +16,12 @@ CONFIRMED = "confirmed"
 def screening(session: Session, screening_id: str, lock: bool = False):
     query = select(screenings).where(screenings.c.id == screening_id)
     if lock and session.bind.dialect.name == "postgresql":
-        # Serialises one client's bookings on this screening, so the spacing check cannot race.
+        found = session.execute(query).first()
+        if found is not None:
+            # Serialises all of one client's bookings, whichever screening each uses, so the spacing
+            # check (over every treatment of the client) cannot race. Released at commit.
+            session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                            {"key": f"booking-client:{found.client_id}"})
         query = query.with_for_update()
     return session.execute(query).first()
 
