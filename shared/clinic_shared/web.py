@@ -15,6 +15,7 @@ from flask_smorest import Api
 from marshmallow import Schema, fields
 
 from .errors import MAX_BODY_BYTES, register_error_handlers
+from .request_guards import install_request_guards
 from .logs import REQUEST_ID_HEADER, bind_correlation_id, new_request_id
 
 
@@ -51,6 +52,7 @@ def create_service_app(name: str, title: str, health_checks: Mapping[str, Callab
         "bearerAuth": {"type": "http", "scheme": "bearer"}}}})
     app.before_request(_bind_request_id)  # first, so every later log line carries the id
     register_error_handlers(app)
+    install_request_guards(app)
     app.after_request(_echo_request_id)
 
     @app.get("/health")

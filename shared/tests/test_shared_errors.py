@@ -1,4 +1,6 @@
 """Every error a service can give is in the contract's envelope."""
+import io
+
 import pytest
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -6,6 +8,7 @@ from marshmallow import Schema, fields
 
 from clinic_shared.datetimes import OffsetDateTime
 from clinic_shared.errors import ApiError
+from clinic_shared.request_guards import read_at_most
 from clinic_shared.web import create_service_app
 
 
@@ -103,3 +106,39 @@ def test_openapi_document_uses_the_envelope(client):
     spec = client.get("/openapi.json").get_json()
     assert "/api/things" in spec["paths"]
     assert "error" in spec["components"]["schemas"]["ErrorEnvelope"]["properties"]
+
+
+def test_nul_characters_never_reach_a_handler(client):
+    assert envelope(client.get("/api/things/%00"))["code"] == "not_found"
+    r = client.get("/health?x=%00")
+    assert r.status_code == 422 and envelope(r)["details"]["fields"] == {"x": ["Must not contain a NUL character."]}
+    r = client.post("/api/things", json={"name": "a\x00b", "start": "2026-12-01T09:00:00Z"})
+    assert r.status_code == 422 and list(envelope(r)["details"]["fields"]) == ["name"]
+
+
+def test_json_nested_too_deep_is_400(client):
+    r = client.post("/api/things", data="[" * 100000 + "]" * 100000, content_type="application/json")
+    assert r.status_code in (400, 413)
+    r = client.post("/api/things", data="[" * 5000 + "]" * 5000, content_type="application/json")
+    assert r.status_code == 400 and envelope(r)["code"] == "bad_request"
+
+
+def chunked_post(client, body: bytes):
+    return client.post("/api/things", input_stream=io.BytesIO(body),
+                       environ_overrides={"wsgi.input_terminated": True, "CONTENT_LENGTH": ""},
+                       headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"})
+
+
+def test_chunked_body_over_the_limit_is_413(client):
+    r = chunked_post(client, b'{"name": "' + b"x" * 70_000 + b'"}')
+    assert r.status_code == 413 and envelope(r)["code"] == "payload_too_large"
+
+
+def test_chunked_body_under_the_limit_arrives_whole(client):
+    r = chunked_post(client, b'{"name": "' + b"x" * 60_000 + b'", "start": "2026-12-01T09:00:00Z"}')
+    assert r.status_code == 201 and len(r.get_json()["name"]) == 60_000
+
+
+def test_read_at_most_stops_one_past_the_limit():
+    assert read_at_most(io.BytesIO(b"a" * 100_000), 65_537) == b"a" * 65_537
+    assert read_at_most(io.BytesIO(b"abc"), 10) == b"abc"

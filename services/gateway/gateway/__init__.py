@@ -11,10 +11,7 @@ from clinic_shared.settings import Settings, load_settings
 from clinic_shared.web import create_service_app
 
 from . import api, pages, proxy
-from .chunked_bodies import BufferChunkedBodies
-from .json_depth import install_json_depth_guard
 from .limiting import install_rate_limit
-from .nul_guard import install_nul_guard
 from .rate_limit import parse_rate
 from .request_ids import DropInsaneRequestIds
 from .upstreams import DEFAULT_TIMEOUT, Upstreams
@@ -27,15 +24,14 @@ def create_app(settings: Settings | None = None, *,
         settings = settings.with_overrides(**overrides)
     rate = parse_rate(settings.rate_limit)  # a bad setting stops the start, not a request
 
-    # The shared app brings the error envelope, the 64 KiB limit, request ids and GET /health
+    # The shared app brings the error envelope, the 64 KiB limit (chunked bodies too), the NUL and
+    # JSON-depth guards, request ids and GET /health
     # (the gateway's own liveness; /api/health asks the services).
     app, smorest_api = create_service_app("gateway", "Clinic gateway", health_checks={})
-    app.wsgi_app = BufferChunkedBodies(DropInsaneRequestIds(app.wsgi_app))  # 413 for chunked bodies too
+    app.wsgi_app = DropInsaneRequestIds(app.wsgi_app)
     app.extensions["gateway.api"] = smorest_api
     app.extensions["gateway.upstreams"] = Upstreams(settings.service_urls, timeout=upstream_timeout)
     install_rate_limit(app, rate)
-    install_json_depth_guard(app)  # json.loads raises RecursionError, which nothing else catches
-    install_nul_guard(app)  # PostgreSQL text cannot hold U+0000: refuse it before any service sees it
 
     smorest_api.register_blueprint(api.blp)
     app.register_blueprint(proxy.blp)

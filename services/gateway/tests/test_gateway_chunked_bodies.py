@@ -2,7 +2,6 @@
 import io
 import json
 
-from gateway.chunked_bodies import read_at_most
 
 
 def chunked_post(client, body: bytes):
@@ -24,7 +23,3 @@ def test_a_chunked_body_under_the_limit_is_forwarded_whole(client, services):
     assert response.status_code == 200
     assert json.loads(response.get_json()["body"]) == json.loads(body)
 
-
-def test_read_at_most_stops_one_past_the_limit():
-    assert read_at_most(io.BytesIO(b"a" * 100_000), 65_537) == b"a" * 65_537
-    assert read_at_most(io.BytesIO(b"abc"), 10) == b"abc"

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from gateway.nul_guard import nul_field
+from clinic_shared.request_guards import nul_field
 
 
 def test_nul_field_finds_the_first_offending_key_or_string():

@@ -1,0 +1,107 @@
+"""Requests no handler should ever see, refused at the door of every service (and so of the gateway).
+
+- A body sent chunked (no Content-Length) over 64 KiB: Werkzeug would quietly cut it at the limit;
+  it is refused with 413 like any other large body.
+- A JSON body nested deeper than the parser can recurse: `json.loads` raises RecursionError, which is
+  no ValueError, so it would have been a 500; it is a 400 `bad_request`.
+- A NUL character (U+0000) in the path, the query or a JSON string: PostgreSQL text cannot hold one, so
+  the database would raise; no valid id or text contains one, so it is a 404 in a path and a 422
+  naming the field elsewhere.
+"""
+from __future__ import annotations
+
+import io
+import json
+from urllib.parse import parse_qsl
+
+from flask import request
+
+from .errors import MAX_BODY_BYTES, STATUS_CODES, error_body, error_response
+
+NUL_MESSAGE = "Must not contain a NUL character."
+
+
+class BufferChunkedBodies:
+    def __init__(self, wsgi_app, limit: int = MAX_BODY_BYTES):
+        self.wsgi_app = wsgi_app
+        self.limit = limit
+
+    def __call__(self, environ, start_response):
+        if environ.get("CONTENT_LENGTH") or not environ.get("wsgi.input_terminated"):
+            return self.wsgi_app(environ, start_response)
+        body = read_at_most(environ["wsgi.input"], self.limit + 1)
+        if len(body) > self.limit:
+            code, message = STATUS_CODES[413]
+            payload = json.dumps(error_body(code, message)).encode()
+            start_response("413 Request Entity Too Large", [("Content-Type", "application/json"),
+                                                            ("Content-Length", str(len(payload))),
+                                                            ("Connection", "close")])
+            return [payload]
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        environ["wsgi.input_terminated"] = False
+        return self.wsgi_app(environ, start_response)
+
+
+def read_at_most(stream, size: int) -> bytes:
+    parts, left = [], size
+    while left > 0:
+        chunk = stream.read(min(left, 16384))
+        if not chunk:
+            break
+        parts.append(chunk)
+        left -= len(chunk)
+    return b"".join(parts)
+
+
+def _too_deep(_exc: RecursionError):
+    return error_response(400, message="The JSON body is nested too deeply.")
+
+
+NUL_MESSAGE = "Must not contain a NUL character."
+
+
+def nul_field(value, path: str = "") -> str | None:
+    """The dotted path of the first key or string holding a NUL character in a JSON value, or None."""
+    if isinstance(value, str):
+        return path or "body" if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                return here
+            found = nul_field(item, here)
+            if found:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = nul_field(item, f"{path}.{index}" if path else str(index))
+            if found:
+                return found
+    return None
+
+
+def refuse_nul_characters():
+    if "\x00" in request.path:
+        return error_response(404, message="There is no endpoint or resource at that path.")
+    query = request.query_string.decode("latin-1")
+    for name, value in parse_qsl(query, keep_blank_values=True, encoding="latin-1"):
+        if "\x00" in name or "\x00" in value:
+            return _refused(name.replace("\x00", "") or "query")
+    if request.method in ("POST", "PUT", "PATCH") and request.is_json:
+        field = nul_field(request.get_json(silent=True, cache=True))
+        if field:
+            return _refused(field.replace("\x00", ""))
+    return None
+
+
+def _refused(field: str):
+    return error_response(422, "validation_error", "Some fields are missing or malformed.",
+                          {"fields": {field: [NUL_MESSAGE]}})
+
+
+def install_request_guards(app) -> None:
+    app.wsgi_app = BufferChunkedBodies(app.wsgi_app)
+    app.register_error_handler(RecursionError, _too_deep)
+    app.before_request(refuse_nul_characters)
