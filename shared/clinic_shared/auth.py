@@ -5,10 +5,12 @@ every service checks it without asking another. Staff use the one staff token of
 """
 from __future__ import annotations
 
+import functools
 import hmac
 from dataclasses import dataclass
+from typing import Callable
 
-from flask import Request
+from flask import Request, g
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from .errors import ApiError
@@ -77,3 +79,16 @@ class TokenAuthority:
         if principal.is_staff:
             raise ApiError(403, "forbidden", "This needs a client token: bookings belong to a client.")
         return principal
+
+
+def authorised(check: Callable[[], Principal | None]):
+    """Decorate a view method (outermost, above flask-smorest's decorators): `check` runs before the
+    body is parsed, so a bad body without a token is still 401 and a client on a staff endpoint 403,
+    not 422. The principal it returns is `g.principal` for the view."""
+    def decorate(view):
+        @functools.wraps(view)  # keeps flask-smorest's documentation attributes
+        def wrapper(*args, **kwargs):
+            g.principal = check()
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate

@@ -90,6 +90,11 @@ def test_an_unknown_status_is_a_validation_error(client):
     assert "status" in response.get_json()["error"]["details"]["fields"]
 
 
+def test_no_token_is_401_even_with_a_bad_query(client):
+    response = client.get("/api/notifications?status=lost")
+    assert response.status_code == 401 and response.get_json()["error"]["code"] == "unauthorized"
+
+
 def test_wrong_method_is_in_the_envelope(client):
     response = client.post("/api/notifications", json={}, headers=STAFF)
     assert response.status_code == 405 and response.get_json()["error"]["code"] == "method_not_allowed"

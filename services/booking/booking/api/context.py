@@ -1,15 +1,12 @@
 """What the views need from the composition root, kept on the app by `create_app`."""
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
-from typing import Callable
 
-from flask import current_app, g, request
-
+from flask import current_app, request
 from sqlalchemy.engine import Engine
 
-from clinic_shared.auth import Principal, TokenAuthority
+from clinic_shared.auth import Principal, TokenAuthority, authorised  # noqa: F401  (the views import it from here)
 
 from ..scheduler import Scheduler
 from ..settings import BookingSettings
@@ -48,15 +45,3 @@ def require_client() -> Principal:
 
 def require_staff() -> Principal:
     return context().tokens.require_staff(request)
-
-
-def authorised(check: Callable[[], Principal]):
-    """Check the token before anything else (a bad body without a token is still 401), and
-    keep the principal on `g` for the view."""
-    def decorate(view):
-        @functools.wraps(view)
-        def wrapper(*args, **kwargs):
-            g.principal = check()
-            return view(*args, **kwargs)
-        return wrapper
-    return decorate

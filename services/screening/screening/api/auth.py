@@ -1,11 +1,14 @@
 """Who is asking: checked before the body is parsed, so a client on a staff endpoint gets 403, not 422."""
 from __future__ import annotations
 
-import functools
+from flask import request
 
-from flask import g, request
+from clinic_shared.auth import TokenAuthority, authorised
 
 from ..context import current_context
+
+_CHECKS = {"optional": TokenAuthority.optional_principal, "principal": TokenAuthority.require_principal,
+           "staff": TokenAuthority.require_staff}
 
 
 def authorized(kind: str):
@@ -13,13 +16,5 @@ def authorized(kind: str):
 
     kind: "optional" (public, a token adds to it), "principal" (owner or staff), "staff".
     """
-    def decorator(view):
-        @functools.wraps(view)  # keeps flask-smorest's documentation attributes
-        def wrapper(*args, **kwargs):
-            tokens = current_context().tokens
-            check = {"optional": tokens.optional_principal, "principal": tokens.require_principal,
-                     "staff": tokens.require_staff}[kind]
-            g.principal = check(request)
-            return view(*args, **kwargs)
-        return wrapper
-    return decorator
+    check = _CHECKS[kind]
+    return authorised(lambda: check(current_context().tokens, request))
