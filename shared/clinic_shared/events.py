@@ -28,7 +28,7 @@ class ReasonSchema(_Lenient):
     message = fields.String(required=True)
 
 
-OUTCOMES = ("eligible", "consultation_required", "not_suitable")
+OUTCOMES = ("eligible", "consultation_required", "not_suitable")  # least to most severe (screening relies on it)
 
 
 class ScreeningCompletedV1(_Lenient):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text, select, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from .db import UTCDateTime, utcnow
@@ -67,5 +67,5 @@ class OutboxRelay:
 
     def pending(self) -> int:
         with self._sessions() as session:
-            rows = session.execute(select(self._outbox.c.id).where(self._outbox.c.published_at.is_(None)))
-            return len(rows.all())
+            return session.scalar(select(func.count()).select_from(self._outbox)
+                                  .where(self._outbox.c.published_at.is_(None)))

@@ -59,9 +59,6 @@ def _too_deep(_exc: RecursionError):
     return error_response(400, message="The JSON body is nested too deeply.")
 
 
-NUL_MESSAGE = "Must not contain a NUL character."
-
-
 def nul_field(value, path: str = "") -> str | None:
     """The dotted path of the first key or string holding a NUL character in a JSON value, or None."""
     if isinstance(value, str):

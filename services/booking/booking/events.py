@@ -30,7 +30,7 @@ def _upsert(session: Session, screening_id: str, values: dict, cleared: bool) ->
         session.execute(screenings.insert().values(id=screening_id, cleared=cleared, **values))
     elif cleared or not existing.cleared:
         session.execute(update(screenings).where(screenings.c.id == screening_id)
-                        .values(cleared=cleared or existing.cleared, **values))
+                        .values(cleared=cleared, **values))
     # else: the screening was cleared already and this is a late `completed`: the clearance stands.
 
 

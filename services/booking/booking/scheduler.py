@@ -114,8 +114,8 @@ class Scheduler:
         fields = {}
         if not areas:
             fields["areas"] = ["A treatment needs at least one area."]
-        elif unknown_areas(areas, self._rules):
-            fields["areas"] = [f"Unknown areas: {', '.join(unknown_areas(areas, self._rules))}."]
+        elif unknown := unknown_areas(areas, self._rules):
+            fields["areas"] = [f"Unknown areas: {', '.join(unknown)}."]
         elif len(set(areas)) != len(areas):
             fields["areas"] = ["An area is listed twice."]
         if fields:
@@ -137,7 +137,6 @@ class Scheduler:
                now: datetime, exclude_id: str | None = None, extra_starts: Sequence[datetime] = ()):
         """Check every rule for one session; return (end, practitioner) or raise RuleViolation."""
         check_screening(ScreeningStatus(screening.outcome, screening.valid_until), booking_type, now)
-        duration = duration_of(booking_type, areas, self._rules)
         day = start.astimezone(self._rules.timezone).date()
         queries.guard_day(session, day, exclusive=False)
         closed = queries.closed_dates(session, day, day)
@@ -147,7 +146,7 @@ class Scheduler:
         end = check_session(booking_type, areas, start, now, self._rules, closed, others)
         margin = timedelta(days=1)  # a whole day around it: enough for turnover and the day's load
         busy = queries.busy_between(session, start - margin, end + margin, exclude_id)
-        practitioner = choose_practitioner(start, start + duration, busy, self._rules)
+        practitioner = choose_practitioner(start, end, busy, self._rules)
         if practitioner is None:
             raise RuleViolation("slot_unavailable", "That time has just been taken; please choose another slot.",
                                 {"start": to_local_iso(start, self._rules.timezone)})

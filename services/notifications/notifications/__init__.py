@@ -14,7 +14,7 @@ from clinic_shared.db import database_ok, make_engine, make_session_factory, utc
 
 from .settings import NotificationSettings, load_settings
 from .store.repository import Repository
-from .store.tables import Tables, make_tables
+from .store.tables import make_tables
 
 
 @dataclass
@@ -24,7 +24,6 @@ class Service:
     settings: NotificationSettings
     authority: TokenAuthority
     session_factory: sessionmaker[Session]
-    tables: Tables
     repository: Repository
     clock: Callable[[], datetime]
 
@@ -37,7 +36,6 @@ def create_app(settings: NotificationSettings | None = None, clock: Callable[[],
 
     settings = (settings or load_settings()).with_overrides(**overrides)
     engine = make_engine(settings.database_url)
-    tables = make_tables()
     app, api = create_service_app("notifications", "Clinic notifications", {
         "database": lambda: database_ok(engine),
         "broker": lambda: broker_ok(settings),
@@ -45,7 +43,7 @@ def create_app(settings: NotificationSettings | None = None, clock: Callable[[],
     app.extensions["notifications"] = Service(
         settings=settings,
         authority=TokenAuthority(settings.secret_key, settings.staff_token, settings.client_token_ttl_seconds),
-        session_factory=make_session_factory(engine), tables=tables, repository=Repository(tables),
+        session_factory=make_session_factory(engine), repository=Repository(make_tables()),
         clock=clock or utcnow,
     )
     api.register_blueprint(blp)

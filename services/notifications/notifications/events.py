@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Callable
 
 from sqlalchemy.orm import Session
 
 from clinic_shared.datetimes import parse_aware
 
+from .delivery import sender_domain
 from .domain import schedule
 from .domain.calendar import CalendarEvent, build_ics
 from .domain.kinds import (AFTERCARE, APPOINTMENT_REMINDER, CANCELLATION, CONSULTATION_CONFIRMATION,
@@ -40,11 +42,11 @@ class Booking:
     def type(self) -> str:
         return self.data["type"]
 
-    @property
+    @cached_property
     def start(self) -> datetime:
         return parse_aware(self.data["start"])
 
-    @property
+    @cached_property
     def end(self) -> datetime:
         return parse_aware(self.data["end"])
 
@@ -169,7 +171,7 @@ class EventHandlers:
             location=self.settings.clinic_name,
             organizer_name=self.settings.clinic_name, organizer_email=self.settings.from_address,
             attendee_name=facts.client_name, attendee_email=booking.client["email"],
-            uid_domain=self.settings.from_address.rpartition("@")[2] or "clinic.invalid",
+            uid_domain=sender_domain(self.settings),
         ), stamp=now, cancel=cancel)
 
     def _schedule(self, session: Session, booking: Booking, kind: str, occasion: str, send_at: datetime,

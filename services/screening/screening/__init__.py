@@ -13,7 +13,7 @@ def create_app(settings=None, **overrides):
     from .api.screenings import screenings_blueprint
     from .context import EXTENSION_KEY, ScreeningContext
     from .domain.ruleset import load_ruleset
-    from .settings import load_screening_settings
+    from .settings import SERVICE, load_screening_settings
 
     settings = settings or load_screening_settings()
     if overrides:
@@ -25,7 +25,7 @@ def create_app(settings=None, **overrides):
         settings=settings, ruleset=ruleset, engine=engine, session_factory=make_session_factory(engine),
         tokens=TokenAuthority(base.secret_key, base.staff_token, base.client_token_ttl_seconds))
 
-    app, api = create_service_app(SERVICE_NAME, "Clinic screening service", {
+    app, api = create_service_app(SERVICE, "Clinic screening service", {
         "database": lambda: database_ok(engine),
         "broker": lambda: broker_ok(base),
     })
@@ -33,6 +33,3 @@ def create_app(settings=None, **overrides):
     api.register_blueprint(questionnaire_blueprint())
     api.register_blueprint(screenings_blueprint())
     return app
-
-
-SERVICE_NAME = "screening"

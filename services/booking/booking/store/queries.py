@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, select, text
+from sqlalchemy import and_, func, select, text
 from sqlalchemy.orm import Session
 
 from ..domain.practitioners import Busy
@@ -28,12 +28,6 @@ def screening(session: Session, screening_id: str, lock: bool = False):
 
 def booking(session: Session, booking_id: str):
     return session.execute(select(bookings).where(bookings.c.id == booking_id)).first()
-
-
-def bookings_by_ids(session: Session, ids: list[str]):
-    rows = session.execute(select(bookings).where(bookings.c.id.in_(ids))).all()
-    order = {i: n for n, i in enumerate(ids)}
-    return sorted(rows, key=lambda r: order[r.id])
 
 
 def list_bookings(session: Session, client_id: str | None, start: datetime | None = None,
@@ -97,5 +91,5 @@ def local_day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
 
 def confirmed_on_day(session: Session, day: date, tz: ZoneInfo) -> int:
     start, end = local_day_bounds(day, tz)
-    return len(session.execute(select(bookings.c.id).where(
-        bookings.c.status == CONFIRMED, bookings.c.start_at >= start, bookings.c.start_at < end)).all())
+    return session.scalar(select(func.count()).select_from(bookings).where(
+        bookings.c.status == CONFIRMED, bookings.c.start_at >= start, bookings.c.start_at < end))

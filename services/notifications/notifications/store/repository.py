@@ -23,7 +23,6 @@ def dialect_insert(session: Session, table):
 
 class Repository:
     def __init__(self, tables: Tables):
-        self.t = tables
         self.n = tables.notifications
         self.b = tables.bookings
 

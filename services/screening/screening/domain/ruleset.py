@@ -9,8 +9,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-# Least to most severe: the most severe outcome among the rules that fired wins.
-OUTCOMES = ("eligible", "consultation_required", "not_suitable")
+# The event contract's outcomes, least to most severe: the most severe among the rules that fired wins.
+from clinic_shared.events import OUTCOMES
+
 QUESTION_TYPES = ("boolean", "choice")
 
 DEFAULT_RULES_FILE = Path(__file__).with_name("rules.json")
