@@ -17,6 +17,7 @@ class Availability(MethodView):
     @blp.arguments(AvailabilityQuerySchema, location="query")
     @blp.response(200, AvailabilitySchema)
     def get(self, query):
+        """Free slots of a day, or of up to 31 days, for some areas or for a consultation."""
         first = query.get("date") or query["from_"]
         last = query.get("date") or query["to"]
         areas = [] if query["type"] == "consultation" else query["areas"]

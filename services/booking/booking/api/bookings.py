@@ -20,6 +20,7 @@ class Bookings(MethodView):
     @blp.response(201, BookingSchema)
     @blp.alt_response(200, schema=BookingSchema, description="The same Idempotency-Key and body again")
     def post(self, body, headers):
+        """Book a treatment or a consultation (client token); an Idempotency-Key replays the same booking."""
         booked = scheduler().book(g.principal.client_id, body["screening_id"], body["type"], body["areas"],
                                   body["start"], headers.get("idempotency_key"))
         return scheduler().booking_view(booked.row), (201 if booked.created else 200)
@@ -28,6 +29,7 @@ class Bookings(MethodView):
     @blp.arguments(BookingsQuerySchema, location="query")
     @blp.response(200, BookingListSchema)
     def get(self, query):
+        """Bookings by start time: a client's own, or all for staff (`?date=` for one day's schedule)."""
         rows = scheduler().list_bookings(client_filter(g.principal), query.get("date"))
         return {"bookings": [scheduler().booking_view(r) for r in rows]}
 
@@ -37,6 +39,7 @@ class BookingById(MethodView):
     @authorised(require_principal)
     @blp.response(200, BookingSchema)
     def get(self, booking_id):
+        """One booking, for its client or staff."""
         return scheduler().booking_view(scheduler().get(booking_id, client_filter(g.principal)))
 
 
@@ -46,6 +49,7 @@ class CancelBooking(MethodView):
     @blp.arguments(CancelSchema)
     @blp.response(200, BookingSchema)
     def post(self, body, booking_id):
+        """Cancel a confirmed booking (its client or staff); its unsent messages are cancelled."""
         return scheduler().booking_view(scheduler().cancel(booking_id, client_filter(g.principal), body["reason"]))
 
 
@@ -55,6 +59,7 @@ class RescheduleBooking(MethodView):
     @blp.arguments(RescheduleSchema)
     @blp.response(200, BookingSchema)
     def post(self, body, booking_id):
+        """Move a confirmed booking to a new start, by the same rules as a new booking."""
         return scheduler().booking_view(scheduler().reschedule(booking_id, client_filter(g.principal), body["start"]))
 
 
@@ -63,4 +68,5 @@ class CompleteBooking(MethodView):
     @authorised(require_staff)
     @blp.response(200, BookingSchema)
     def post(self, booking_id):
+        """Mark a confirmed booking completed (staff); aftercare is sent at once."""
         return scheduler().booking_view(scheduler().complete(booking_id))

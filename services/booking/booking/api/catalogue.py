@@ -14,6 +14,7 @@ blp = Blueprint("catalogue", __name__, url_prefix="/api", description="Treatment
 class Treatments(MethodView):
     @blp.response(200, TreatmentsSchema)
     def get(self):
+        """The treatment areas with their minutes, the consultation's length and the longest session."""
         rules = context().settings.rules
         return {
             "areas": [{"id": a.id, "name": a.name, "duration_minutes": a.minutes} for a in rules.areas],
@@ -26,4 +27,5 @@ class Treatments(MethodView):
 class Practitioners(MethodView):
     @blp.response(200, PractitionersSchema)
     def get(self):
+        """The practitioners a booking may be given."""
         return {"practitioners": [{"id": p.id, "name": p.name} for p in context().settings.rules.practitioners]}

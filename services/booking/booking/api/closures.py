@@ -18,12 +18,14 @@ blp = Blueprint("closures", __name__, url_prefix="/api", description="Days the c
 class Closures(MethodView):
     @blp.response(200, ClosureListSchema)
     def get(self):
+        """Days the clinic is closed (public)."""
         return {"closures": [{"date": r.date, "reason": r.reason} for r in scheduler().list_closures()]}
 
     @authorised(require_staff)
     @blp.arguments(ClosureSchema)
     @blp.response(201, ClosureSchema)
     def post(self, body):
+        """Close the clinic on a day (staff); refused while confirmed bookings fall on it."""
         row = scheduler().add_closure(body["date"], body["reason"])
         return {"date": row.date, "reason": row.reason}
 
@@ -33,6 +35,7 @@ class ClosureByDate(MethodView):
     @authorised(require_staff)
     @blp.response(204)
     def delete(self, day):
+        """Reopen a closed day (staff)."""
         try:
             parsed = date.fromisoformat(day)
         except ValueError:

@@ -25,6 +25,7 @@ class Courses(MethodView):
     @blp.arguments(CourseRequestSchema)
     @blp.response(201, CourseSchema)
     def post(self, body):
+        """Book a course of 3–6 sessions at the same local time, all or nothing (client token)."""
         course, rows = scheduler().book_course(g.principal.client_id, body["screening_id"], body["areas"],
                                                body["sessions"], body["interval_weeks"], body["start"])
         return course_view(course, rows)
@@ -35,4 +36,5 @@ class CourseById(MethodView):
     @authorised(require_principal)
     @blp.response(200, CourseSchema)
     def get(self, course_id):
+        """One course with its bookings, for its client or staff."""
         return course_view(*scheduler().get_course(course_id, client_filter(g.principal)))
