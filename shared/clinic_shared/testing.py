@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
 from contextlib import contextmanager
 from email import message_from_bytes
@@ -117,6 +118,36 @@ def topology_prefix():
                 Topology(prefix).delete(connection)
         except Exception:
             pass  # a test that never touched RabbitMQ left nothing to delete
+
+
+SCREENING_COMPLETED_SAMPLE = {  # a valid screening.completed payload for tests
+    "screening_id": "s1", "client_id": "c1", "client": {"name": "Ada", "email": "ada@example.org"},
+    "areas": ["face"], "outcome": "eligible", "reasons": [], "valid_until": "2027-01-01T00:00:00+00:00",
+    "rules_version": "1", "created_at": "2026-11-01T00:00:00+00:00",
+}
+
+
+def drain_queue(settings, queue, seconds: float = 3) -> list:
+    """Every message waiting in a kombu `Queue` as (payload, headers), read and acked by a plain consumer."""
+    from .broker import connect
+    from .topology import Topology
+
+    got = []
+    with connect(settings) as connection:
+        Topology(settings.topology_prefix).declare(connection)
+        queue = connection.SimpleQueue(queue, no_ack=False)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                message = queue.get(timeout=0.2)
+            except queue.Empty:
+                if got:
+                    break
+                continue
+            got.append((message.payload, message.headers))
+            message.ack()
+        queue.close()
+    return got
 
 
 class ReceivedMail:

@@ -13,13 +13,10 @@ from clinic_shared.events import make_envelope
 from clinic_shared.inbox import ATTEMPTS_HEADER, EventConsumer, InboxProcessor, inbox_table
 from clinic_shared.outbox import OutboxRelay, add_event, outbox_table
 from clinic_shared.settings import load_settings
+from clinic_shared.testing import SCREENING_COMPLETED_SAMPLE, drain_queue as drain
 from clinic_shared.topology import Topology
 
-SCREENING = {
-    "screening_id": "s1", "client_id": "c1", "client": {"name": "Ada", "email": "ada@example.org"},
-    "areas": ["face"], "outcome": "eligible", "reasons": [], "valid_until": "2027-01-01T00:00:00+00:00",
-    "rules_version": "1", "created_at": "2026-11-01T00:00:00+00:00",
-}
+SCREENING = SCREENING_COMPLETED_SAMPLE
 
 
 @pytest.fixture(params=["filesystem", "rabbitmq"])
@@ -69,26 +66,6 @@ def wait_for(predicate, seconds=15):
             return True
         time.sleep(0.05)
     return False
-
-
-def drain(settings, queue, seconds=3):
-    """Every message waiting in a queue, read with a plain kombu consumer."""
-    got = []
-    with connect(settings) as connection:
-        Topology(settings.topology_prefix).declare(connection)
-        queue = connection.SimpleQueue(queue, no_ack=False)
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            try:
-                message = queue.get(timeout=0.2)
-            except queue.Empty:
-                if got:
-                    break
-                continue
-            got.append((message.payload, message.headers))
-            message.ack()
-        queue.close()
-    return got
 
 
 def test_outbox_event_reaches_the_consumer_once(settings, store):
