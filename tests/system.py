@@ -109,6 +109,7 @@ def system_env(data_dir: Path, extra: dict | None = None) -> dict:
         "CLINIC_PORT": str(free_port()),
         "CLINIC_STAFF_TOKEN": "staff-" + os.urandom(8).hex(),
         "CLINIC_RATE_LIMIT": "off",
+        "CLINIC_WORKER_HEARTBEAT_TIMEOUT": "6",  # a dead worker shows in /api/health within seconds
         "PYTHONUNBUFFERED": "1",
     })
     for service in SERVICES:

@@ -105,3 +105,16 @@ def test_a_redelivered_booking_event_sends_nothing_twice(system):
                           if envelope["event_id"] in e["message"] and "skipped" in e["message"]], bool)
     assert len(notifications_of(system, booking, token)) == before
     assert len(sent_pre_treatment(system, booking, token)) == 1
+
+
+def test_health_shows_a_dead_worker_and_its_return(system):
+    import signal
+
+    system.stop("screening-worker", sig=signal.SIGKILL)
+    try:
+        down = until(lambda: system.call("GET", "/api/health"), lambda r: r.status_code == 503, seconds=30)
+        assert down.status_code == 503
+        assert down.json()["services"] == {"screening": "down", "booking": "ok", "notifications": "ok"}
+    finally:
+        system.start("screening-worker")
+    assert until(lambda: system.call("GET", "/api/health"), lambda r: r.status_code == 200, seconds=30).status_code == 200

@@ -54,3 +54,12 @@ def create_messaging_tables(op) -> None:
         sa.Column("type", sa.String(100), nullable=False),
         sa.Column("handled_at", UTCDateTime(), nullable=False),
     )
+
+
+def create_heartbeat_table(op) -> None:
+    """The worker's heartbeat (see heartbeat.py), for a service's migration."""
+    op.create_table(
+        "worker_heartbeat",
+        sa.Column("name", sa.String(50), primary_key=True),
+        sa.Column("beat_at", UTCDateTime(), nullable=False),
+    )

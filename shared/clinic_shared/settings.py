@@ -31,6 +31,7 @@ class Settings:
     topology_prefix: str = "clinic"
     service_urls: Mapping[str, str] = field(default_factory=dict)
     client_token_ttl_seconds: int = 90 * 24 * 3600
+    worker_heartbeat_timeout_seconds: float = 30.0
 
     @property
     def tz(self) -> ZoneInfo:
@@ -68,6 +69,7 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         port=_port(env, service),
         topology_prefix=env.get("CLINIC_TOPOLOGY_PREFIX") or "clinic",
         service_urls=service_urls,
+        worker_heartbeat_timeout_seconds=float(env.get("CLINIC_WORKER_HEARTBEAT_TIMEOUT") or 30),
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .broker import Publisher, connect
+from .heartbeat import BEAT_INTERVAL_SECONDS, Heartbeat
 from .inbox import EventConsumer, InboxProcessor
 from .outbox import OutboxRelay
 from .settings import Settings
@@ -30,6 +31,7 @@ class WorkerParts:
     outbox: object  # the outbox Table
     processor: InboxProcessor | None = None  # None: the service consumes no events
     periodic: list[Callable[[], object]] = field(default_factory=list)  # e.g. the e-mail dispatcher
+    heartbeat: object | None = None  # the worker_heartbeat Table: /health reads it to know we are alive
     relay_interval: float = 0.2
 
 
@@ -59,6 +61,11 @@ def run_worker(parts: WorkerParts, stop: threading.Event | None = None) -> None:
     for job in parts.periodic:
         threads.append(threading.Thread(target=every, args=(1.0, job, stop, getattr(job, "__name__", "job")),
                                         daemon=True))
+
+    if parts.heartbeat is not None:
+        beat = Heartbeat(parts.session_factory, parts.heartbeat).beat
+        threads.append(threading.Thread(target=every, args=(BEAT_INTERVAL_SECONDS, beat, stop, "heartbeat"),
+                                        name="heartbeat", daemon=True))
 
     consumer = None
     if parts.processor is not None:

@@ -17,22 +17,26 @@ def create_app(settings=None, clock: Callable[[], datetime] | None = None, **ove
     from clinic_shared.auth import TokenAuthority
     from clinic_shared.broker import broker_ok
     from clinic_shared.db import database_ok, make_engine, make_session_factory, utcnow
+    from clinic_shared.heartbeat import worker_check
     from clinic_shared.web import create_service_app, request_id
 
     from .api import register_blueprints
     from .api.context import EXTENSION, BookingContext
     from .scheduler import Scheduler
     from .settings import load_booking_settings, with_overrides
+    from .store.tables import heartbeat
 
     settings = load_booking_settings() if settings is None else settings
     settings = with_overrides(settings, **overrides)
     base = settings.base
     engine = make_engine(base.database_url)
+    session_factory = make_session_factory(engine)
     app, api = create_service_app("booking", "Clinic booking service", {
         "database": lambda: database_ok(engine),
         "broker": lambda: broker_ok(base),
+        "worker": worker_check(session_factory, heartbeat, base.worker_heartbeat_timeout_seconds),
     })
-    scheduler = Scheduler(settings, make_session_factory(engine), clock or utcnow, correlation_id=request_id)
+    scheduler = Scheduler(settings, session_factory, clock or utcnow, correlation_id=request_id)
     tokens = TokenAuthority(base.secret_key, base.staff_token, base.client_token_ttl_seconds)
     app.extensions[EXTENSION] = BookingContext(settings, scheduler, tokens, engine)
     register_blueprints(api)

@@ -8,7 +8,7 @@ from clinic_shared.worker import WorkerParts, run_worker
 
 from .events import HANDLERS
 from .settings import BookingSettings, load_booking_settings
-from .store.tables import inbox, outbox
+from .store.tables import heartbeat, inbox, outbox
 
 
 def make_processor(session_factory) -> InboxProcessor:
@@ -18,7 +18,7 @@ def make_processor(session_factory) -> InboxProcessor:
 def worker_parts(settings: BookingSettings) -> WorkerParts:
     session_factory = make_session_factory(make_engine(settings.base.database_url))
     return WorkerParts(settings=settings.base, session_factory=session_factory, outbox=outbox,
-                       processor=make_processor(session_factory))
+                       processor=make_processor(session_factory), heartbeat=heartbeat)
 
 
 def main() -> None:

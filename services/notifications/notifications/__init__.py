@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from clinic_shared.auth import TokenAuthority
 from clinic_shared.broker import broker_ok
 from clinic_shared.db import database_ok, make_engine, make_session_factory, utcnow
+from clinic_shared.heartbeat import worker_check
 
 from .settings import NotificationSettings, load_settings
 from .store.repository import Repository
@@ -36,14 +37,17 @@ def create_app(settings: NotificationSettings | None = None, clock: Callable[[],
 
     settings = (settings or load_settings()).with_overrides(**overrides)
     engine = make_engine(settings.database_url)
+    session_factory = make_session_factory(engine)
+    tables = make_tables()
     app, api = create_service_app("notifications", "Clinic notifications", {
         "database": lambda: database_ok(engine),
         "broker": lambda: broker_ok(settings),
+        "worker": worker_check(session_factory, tables.heartbeat, settings.worker_heartbeat_timeout_seconds),
     })
     app.extensions["notifications"] = Service(
         settings=settings,
         authority=TokenAuthority(settings.secret_key, settings.staff_token, settings.client_token_ttl_seconds),
-        session_factory=make_session_factory(engine), repository=Repository(make_tables()),
+        session_factory=session_factory, repository=Repository(tables),
         clock=clock or utcnow,
     )
     api.register_blueprint(blp)

@@ -26,7 +26,7 @@ def build_parts(settings: NotificationSettings, clock: Callable[[], datetime] = 
                                EventHandlers(settings, repository, clock).as_dict())
     dispatcher = Dispatcher(session_factory, repository, make_transport(settings), settings, clock)
     return WorkerParts(settings=settings, session_factory=session_factory, outbox=tables.outbox,
-                       processor=processor, periodic=[dispatcher.dispatch_due])
+                       processor=processor, periodic=[dispatcher.dispatch_due], heartbeat=tables.heartbeat)
 
 
 def main() -> None:

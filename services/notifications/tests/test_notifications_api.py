@@ -101,6 +101,12 @@ def test_wrong_method_is_in_the_envelope(client):
 
 
 def test_health_and_openapi(client):
+    from clinic_shared.heartbeat import Heartbeat
+    from notifications.store.tables import make_tables
+
+    health = client.get("/health")
+    assert health.status_code == 503 and health.get_json()["checks"]["worker"] == "down"  # no worker yet
+    Heartbeat(client.application.extensions["notifications"].session_factory, make_tables().heartbeat).beat()
     health = client.get("/health")
     assert health.get_json()["checks"]["database"] == "ok"  # the broker is the file transport here
     assert health.status_code == 200

@@ -7,6 +7,7 @@ def create_app(settings=None, **overrides):
     from clinic_shared.auth import TokenAuthority
     from clinic_shared.broker import broker_ok
     from clinic_shared.db import database_ok, make_engine, make_session_factory
+    from clinic_shared.heartbeat import worker_check
     from clinic_shared.web import create_service_app
 
     from .api.questionnaire import questionnaire_blueprint
@@ -14,6 +15,7 @@ def create_app(settings=None, **overrides):
     from .context import EXTENSION_KEY, ScreeningContext
     from .domain.ruleset import load_ruleset
     from .settings import SERVICE, load_screening_settings
+    from .store.tables import heartbeat
 
     settings = settings or load_screening_settings()
     if overrides:
@@ -28,6 +30,7 @@ def create_app(settings=None, **overrides):
     app, api = create_service_app(SERVICE, "Clinic screening service", {
         "database": lambda: database_ok(engine),
         "broker": lambda: broker_ok(base),
+        "worker": worker_check(context.session_factory, heartbeat, base.worker_heartbeat_timeout_seconds),
     })
     app.extensions[EXTENSION_KEY] = context
     api.register_blueprint(questionnaire_blueprint())

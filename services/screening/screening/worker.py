@@ -8,7 +8,7 @@ from clinic_shared.logs import configure_logging
 from clinic_shared.worker import WorkerParts, run_worker
 
 from .settings import ScreeningSettings, load_screening_settings
-from .store.tables import outbox
+from .store.tables import heartbeat, outbox
 
 
 def run(settings: ScreeningSettings, stop: threading.Event | None = None) -> None:
@@ -16,7 +16,7 @@ def run(settings: ScreeningSettings, stop: threading.Event | None = None) -> Non
     engine = make_engine(settings.base.database_url)
     try:
         run_worker(WorkerParts(settings=settings.base, session_factory=make_session_factory(engine),
-                               outbox=outbox), stop=stop)
+                               outbox=outbox, heartbeat=heartbeat), stop=stop)
     finally:
         engine.dispose()
 

@@ -359,10 +359,17 @@ def test_openapi_describes_every_endpoint(client):
     assert "409" in spec["paths"]["/api/screenings/{screening_id}/clearance"]["post"]["responses"]
 
 
-def test_health_checks_database_and_broker(client):
+def test_health_checks_database_broker_and_worker(client):
+    from clinic_shared.heartbeat import Heartbeat
+    from screening.store.tables import heartbeat
+
+    response = client.get("/health")
+    assert response.status_code == 503
+    assert response.json["checks"] == {"database": "ok", "broker": "ok", "worker": "down"}
+    Heartbeat(client.application.extensions["screening"].session_factory, heartbeat).beat()
     response = client.get("/health")
     assert response.status_code == 200
-    assert response.json["checks"] == {"database": "ok", "broker": "ok"}
+    assert response.json["checks"] == {"database": "ok", "broker": "ok", "worker": "ok"}
 
 
 def test_health_reports_a_database_that_is_down(screening_settings):
@@ -371,4 +378,4 @@ def test_health_reports_a_database_that_is_down(screening_settings):
     app = create_app(screening_settings, database_url="postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
     response = app.test_client().get("/health")
     assert response.status_code == 503
-    assert response.json["checks"] == {"database": "down", "broker": "ok"}
+    assert response.json["checks"] == {"database": "down", "broker": "ok", "worker": "down"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Index, Integer, MetaData, String, Table, Text
 
 from clinic_shared.db import UTCDateTime
+from clinic_shared.heartbeat import heartbeat_table
 from clinic_shared.inbox import inbox_table
 from clinic_shared.outbox import outbox_table
 
@@ -81,3 +82,4 @@ closures = Table(
 
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
+heartbeat = heartbeat_table(metadata)

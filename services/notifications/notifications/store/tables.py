@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
 
 from clinic_shared.db import UTCDateTime
+from clinic_shared.heartbeat import heartbeat_table
 from clinic_shared.inbox import inbox_table
 from clinic_shared.outbox import outbox_table
 
@@ -17,6 +18,7 @@ class Tables:
     bookings: Table
     outbox: Table
     inbox: Table
+    heartbeat: Table
 
 
 def notifications_table(metadata: MetaData) -> Table:
@@ -67,4 +69,5 @@ def bookings_table(metadata: MetaData) -> Table:
 def make_tables() -> Tables:
     metadata = MetaData()
     return Tables(metadata=metadata, notifications=notifications_table(metadata),
-                  bookings=bookings_table(metadata), outbox=outbox_table(metadata), inbox=inbox_table(metadata))
+                  bookings=bookings_table(metadata), outbox=outbox_table(metadata), inbox=inbox_table(metadata),
+                  heartbeat=heartbeat_table(metadata))

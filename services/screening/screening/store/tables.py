@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import JSON, Column, Index, MetaData, String, Table, Text
 
 from clinic_shared.db import UTCDateTime
+from clinic_shared.heartbeat import heartbeat_table
 from clinic_shared.inbox import inbox_table
 from clinic_shared.outbox import outbox_table
 
@@ -33,3 +34,4 @@ Index("ix_screenings_outcome_created_at", screenings.c.outcome, screenings.c.cre
 
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
+heartbeat = heartbeat_table(metadata)
