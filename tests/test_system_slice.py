@@ -78,9 +78,10 @@ def test_booking_confirmed_sends_pre_treatment_email(system):
         lambda: system.call("GET", f"/api/notifications?booking_id={booking['id']}", token=token).json(),
         lambda body: any(n["kind"] == "pre_treatment" and n["status"] == "sent" for n in body.get("notifications", [])))
     pre = [n for n in notifications["notifications"] if n["kind"] == "pre_treatment"]
-    assert len(pre) == 1 and pre[0]["status"] == "sent" and pre[0]["to"] == f"{screening_email(system, screening)}"
+    email = screening_email(system, screening)
+    assert len(pre) == 1 and pre[0]["status"] == "sent" and pre[0]["to"] == email
 
-    message = delivered_message(system, pre[0]["id"], screening_email(system, screening))
+    message = delivered_message(system, pre[0]["id"], email)
     assert booking["reference"] in message["Subject"] + message_text(message)
 
 
@@ -109,7 +110,7 @@ def message_text(message) -> str:
 def test_answers_never_leave_the_screening_service(system):
     screening = screen(system, answers={"fitzpatrick_type": "V", "blood_thinners": True})
     assert screening["outcome"] == "consultation_required"
-    listed = until(lambda: system.staff("GET", f"/api/notifications?status=sent").json(),
+    listed = until(lambda: system.staff("GET", "/api/notifications?status=sent").json(),
                    lambda body: any(n["kind"] == "screening_result" for n in body.get("notifications", [])))
     assert any(n["kind"] == "screening_result" for n in listed["notifications"])
     for path in ("/api/bookings", "/api/notifications"):

@@ -94,8 +94,7 @@ def refuse_nul_characters():
 
 
 def _refused(field: str):
-    return error_response(422, "validation_error", "Some fields are missing or malformed.",
-                          {"fields": {field: [NUL_MESSAGE]}})
+    return error_response(422, details={"fields": {field: [NUL_MESSAGE]}})
 
 
 def install_request_guards(app) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
@@ -89,14 +90,13 @@ def read_or_create_secret(path: Path) -> str:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return _read_when_written(path)
+    secret = secrets.token_urlsafe(32)
     with os.fdopen(fd, "w") as f:
-        f.write(secrets.token_urlsafe(32))
-    return path.read_text().strip()
+        f.write(secret)
+    return secret
 
 
 def _read_when_written(path: Path) -> str:
-    import time
-
     for _ in range(50):  # the creator may not have written yet
         value = path.read_text().strip()
         if value:

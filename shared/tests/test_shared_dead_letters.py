@@ -1,21 +1,9 @@
 """Operations can see what the dead-letter queue holds and put it back, on both brokers."""
-import pytest
-
 from clinic_shared.broker import Publisher, connect
 from clinic_shared.dead_letters import main, peek, replay
 from clinic_shared.events import make_envelope
-from clinic_shared.settings import load_settings
-from clinic_shared.topology import Topology
-
 from clinic_shared.testing import SCREENING_COMPLETED_SAMPLE as SCREENING, drain_queue as drain
-
-
-@pytest.fixture(params=["filesystem", "rabbitmq"])
-def settings(request, tmp_path, topology_prefix):
-    env = {"CLINIC_DATA_DIR": str(tmp_path), "CLINIC_TOPOLOGY_PREFIX": topology_prefix}
-    if request.param == "rabbitmq":
-        env["CLINIC_BROKER_URL"] = request.getfixturevalue("amqp_url")
-    return load_settings("booking", env)
+from clinic_shared.topology import Topology
 
 
 

@@ -117,8 +117,6 @@ def test_nul_characters_never_reach_a_handler(client):
 
 
 def test_json_nested_too_deep_is_400(client):
-    r = client.post("/api/things", data="[" * 100000 + "]" * 100000, content_type="application/json")
-    assert r.status_code in (400, 413)
     r = client.post("/api/things", data="[" * 5000 + "]" * 5000, content_type="application/json")
     assert r.status_code == 400 and envelope(r)["code"] == "bad_request"
 

@@ -1,10 +1,8 @@
 """Outbox relay and idempotent consumer against real brokers: kombu's file transport and RabbitMQ."""
-import json
 import threading
 import time
 
 import pytest
-from kombu import Connection
 from sqlalchemy import MetaData, func, select
 
 from clinic_shared.broker import Publisher, connect
@@ -17,14 +15,6 @@ from clinic_shared.testing import SCREENING_COMPLETED_SAMPLE, drain_queue as dra
 from clinic_shared.topology import Topology
 
 SCREENING = SCREENING_COMPLETED_SAMPLE
-
-
-@pytest.fixture(params=["filesystem", "rabbitmq"])
-def settings(request, tmp_path, topology_prefix):
-    env = {"CLINIC_DATA_DIR": str(tmp_path), "CLINIC_TOPOLOGY_PREFIX": topology_prefix}
-    if request.param == "rabbitmq":
-        env["CLINIC_BROKER_URL"] = request.getfixturevalue("amqp_url")
-    return load_settings("booking", env)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clinic_shared.datetimes import to_local_iso
 from clinic_shared.db import transaction
-from clinic_shared.errors import ApiError
+from clinic_shared.errors import ApiError, validation_error
 from clinic_shared.outbox import add_event
 
 from .domain.availability import Slot, day_slots, days_between
@@ -43,10 +43,6 @@ REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read alo
 
 def new_reference() -> str:
     return "MN-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
-
-
-def validation_error(fields: dict) -> ApiError:
-    return ApiError(422, "validation_error", "Some fields are missing or malformed.", {"fields": fields})
 
 
 def not_found() -> ApiError:

@@ -6,7 +6,6 @@ import queue as queue_module
 import threading
 import time
 
-import pytest
 from kombu import Connection
 from sqlalchemy import select
 

@@ -6,9 +6,10 @@ from datetime import date
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from clinic_shared.auth import authorised
 from clinic_shared.errors import ApiError
 
-from .context import authorised, require_staff, scheduler
+from .context import require_staff, scheduler
 from .schemas import ClosureListSchema, ClosureSchema
 
 blp = Blueprint("closures", __name__, url_prefix="/api", description="Days the clinic is closed")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from flask import current_app, request
 from sqlalchemy.engine import Engine
 
-from clinic_shared.auth import Principal, TokenAuthority, authorised  # noqa: F401  (the views import it from here)
+from clinic_shared.auth import Principal, TokenAuthority
 
 from ..scheduler import Scheduler
 from ..settings import BookingSettings

@@ -5,7 +5,9 @@ from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from .context import authorised, client_filter, require_client, require_principal, scheduler
+from clinic_shared.auth import authorised
+
+from .context import client_filter, require_client, require_principal, scheduler
 from .schemas import CourseRequestSchema, CourseSchema
 
 blp = Blueprint("courses", __name__, url_prefix="/api", description="Courses of treatment sessions")
