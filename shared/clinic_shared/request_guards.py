@@ -76,11 +76,14 @@ class DrainUnreadBodies:
 def discard(body: CountingInput, left: int | None, limit: int) -> None:
     """Read and drop what is left of a body: `left` bytes, or up to its end when None; never past `limit`."""
     budget = limit if left is None else min(left, limit)
-    while budget > 0:
-        chunk = body.read(min(budget, 65536))
-        if not chunk:
-            return
-        budget -= len(chunk)
+    try:
+        while budget > 0:
+            chunk = body.read(min(budget, 65536))
+            if not chunk:
+                return
+            budget -= len(chunk)
+    except Exception:  # noqa: BLE001 - the client left, or sent broken chunks: the server closes the connection
+        return
 
 
 class BufferChunkedBodies:
