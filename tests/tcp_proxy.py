@@ -12,6 +12,7 @@ class TcpProxy:
         self._listener: socket.socket | None = None
         self._connections: list[socket.socket] = []
         self._lock = threading.Lock()
+        self.accepted = 0  # connections taken since the start: what a client opened through the proxy
 
     def start(self) -> "TcpProxy":
         listener = socket.socket()
@@ -53,6 +54,7 @@ class TcpProxy:
                 continue
             with self._lock:
                 self._connections += [client, upstream]
+                self.accepted += 1
             for source, target in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
 

@@ -2,7 +2,8 @@
 
 A client's path through the page: questions -> outcome -> free times -> booking reference, checked
 afterwards through the staff API. Screenshots go to /tmp/browser-*.png, for a person to look at.
-Needs the `playwright` package and a system Chromium (/usr/bin/chromium); without either the tests skip.
+Needs the `playwright` package and a system Chromium (/usr/bin/chromium); without either the tests skip,
+or fail under CLINIC_REQUIRE_BACKENDS=1 (CI, whose `.ci/run` installs Chromium first).
 """
 from __future__ import annotations
 
@@ -15,14 +16,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed "
-                               "(pip install playwright; never `playwright install`)")
-CHROMIUM = os.environ.get("CLINIC_TEST_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-if not CHROMIUM:
-    pytest.skip("no Chromium found (/usr/bin/chromium, e.g. Debian's `chromium` package; "
-                "or set CLINIC_TEST_CHROMIUM)", allow_module_level=True)
+from clinic_shared.testing import missing_backend
 
-expect = sync_api.expect
+try:
+    from playwright import sync_api
+    from playwright.sync_api import expect
+except ImportError:  # said by the browser fixture, so that CI can fail on it
+    sync_api = expect = None
 
 # The embedded backends are enough: the page only sees the gateway.
 pytestmark = [pytest.mark.system, pytest.mark.parametrize("system", ["embedded"], indirect=True)]
@@ -38,10 +38,22 @@ ELIGIBLE = {"active_acne": "No", "eczema": "No", "psoriasis": "No", "fitzpatrick
             "active_skin_infection": "No", "keloid_scarring": "No", "blood_thinners": "No"}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def chromium_path() -> str:
+    """Autouse, so that a missing browser is said before the system is started for nothing."""
+    if sync_api is None:
+        missing_backend("the playwright package (pip install playwright; never `playwright install`)",
+                        "is not installed")
+    path = os.environ.get("CLINIC_TEST_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        missing_backend("Chromium (Debian's `chromium` package, or set CLINIC_TEST_CHROMIUM)", "is not installed")
+    return path
+
+
 @pytest.fixture(scope="module")
-def browser():
+def browser(chromium_path):
     with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        chromium = playwright.chromium.launch(executable_path=chromium_path, args=LAUNCH_ARGS)
         yield chromium
         chromium.close()
 

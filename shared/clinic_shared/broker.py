@@ -12,6 +12,7 @@ from kombu import Connection, Producer
 
 from .settings import Settings
 from .topology import Topology
+from .ttl_cache import TtlCache
 
 RETRY_POLICY = {"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 2.0}
 
@@ -32,7 +33,19 @@ def connect(settings: Settings) -> Connection:
                       transport_options={"confirm_publish": True, "max_retries": 3})
 
 
+# Every /health asks for the broker, and the gateway's /api/health asks every service's /health on each
+# call: one broker connection per process per second answers them all.
+BROKER_CHECK_SECONDS = 1.0
+_recent_broker_checks = TtlCache(BROKER_CHECK_SECONDS)
+
+
 def broker_ok(settings: Settings) -> bool:
+    """Whether the broker takes a connection, as found at most BROKER_CHECK_SECONDS ago."""
+    return _recent_broker_checks.get((settings.broker_url, str(settings.data_dir)),
+                                     lambda: broker_reachable(settings))
+
+
+def broker_reachable(settings: Settings) -> bool:
     try:
         with connect(settings) as connection:
             connection.ensure_connection(max_retries=1, timeout=3)

@@ -7,6 +7,11 @@
 - A NUL character (U+0000) in the path, the query or a JSON string: PostgreSQL text cannot hold one, so
   the database would raise; no valid id or text contains one, so it is a 404 in a path and a 422
   naming the field elsewhere.
+- A body the app did not read (a 413 is answered without reading it): left on a kept-alive connection it
+  would be taken for the client's next request. gunicorn announces keep-alive, drains only 64 KiB and then
+  closes the connection under the client, and it drops an app's `Connection: close`. So the rest of the body
+  is read and discarded (up to DRAIN_LIMIT) before answering, and a 413 says `Connection: close` for the
+  servers and proxies that honour it.
 """
 from __future__ import annotations
 
@@ -19,6 +24,66 @@ from flask import request
 from .errors import MAX_BODY_BYTES, STATUS_CODES, error_body, error_response
 
 NUL_MESSAGE = "Must not contain a NUL character."
+DRAIN_LIMIT = 1024 * 1024  # past this, reading a refused body costs more than a new connection
+
+
+class CountingInput:
+    """`wsgi.input`, counting the bytes read from it (no `readinto`: Werkzeug then reads through `read`)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.consumed = 0
+
+    def _counted(self, data: bytes) -> bytes:
+        self.consumed += len(data)
+        return data
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._counted(self._stream.read() if size is None or size < 0 else self._stream.read(size))
+
+    def readline(self, size: int | None = -1) -> bytes:
+        return self._counted(self._stream.readline() if size is None or size < 0 else self._stream.readline(size))
+
+    def readlines(self, hint: int | None = -1) -> list[bytes]:
+        return [self._counted(line) for line in self._stream.readlines(*(() if hint is None else (hint,)))]
+
+    def __iter__(self):
+        return iter(self.readline, b"")
+
+
+class DrainUnreadBodies:
+    def __init__(self, wsgi_app, limit: int = DRAIN_LIMIT):
+        self.wsgi_app = wsgi_app
+        self.limit = limit
+
+    def __call__(self, environ, start_response):
+        if "wsgi.input" not in environ:
+            return self.wsgi_app(environ, start_response)
+        body = environ["wsgi.input"] = CountingInput(environ["wsgi.input"])
+        length = environ.get("CONTENT_LENGTH")  # read now: an inner layer may rewrite it
+        left = int(length) if length and length.isdigit() else (None if environ.get("wsgi.input_terminated") else 0)
+
+        def start(status: str, headers: list, exc_info=None):
+            if status.startswith("413"):
+                headers = [(n, v) for n, v in headers if n.lower() != "connection"] + [("Connection", "close")]
+            return start_response(status, headers, exc_info)
+
+        result = self.wsgi_app(environ, start)
+        discard(body, None if left is None else left - body.consumed, self.limit)
+        return result
+
+
+def discard(body: CountingInput, left: int | None, limit: int) -> None:
+    """Read and drop what is left of a body: `left` bytes, or up to its end when None; never past `limit`."""
+    budget = limit if left is None else min(left, limit)
+    try:
+        while budget > 0:
+            chunk = body.read(min(budget, 65536))
+            if not chunk:
+                return
+            budget -= len(chunk)
+    except Exception:  # noqa: BLE001 - the client left, or sent broken chunks: the server closes the connection
+        return
 
 
 class BufferChunkedBodies:
@@ -98,6 +163,6 @@ def _refused(field: str):
 
 
 def install_request_guards(app) -> None:
-    app.wsgi_app = BufferChunkedBodies(app.wsgi_app)
+    app.wsgi_app = DrainUnreadBodies(BufferChunkedBodies(app.wsgi_app))
     app.register_error_handler(RecursionError, _too_deep)
     app.before_request(refuse_nul_characters)

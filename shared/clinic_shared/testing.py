@@ -29,8 +29,9 @@ def backends_required() -> bool:
     return os.environ.get("CLINIC_REQUIRE_BACKENDS", "") not in ("", "0", "false", "no")
 
 
-def missing_backend(what: str) -> None:
-    message = f"{what} is not reachable"
+def missing_backend(what: str, problem: str = "is not reachable") -> None:
+    """Skip, or fail under CLINIC_REQUIRE_BACKENDS: a missing server, browser or runtime the tests need."""
+    message = f"{what} {problem}"
     if backends_required():
         pytest.fail(f"{message}, and CLINIC_REQUIRE_BACKENDS is set", pytrace=False)
     pytest.skip(f"{message} (set CLINIC_REQUIRE_BACKENDS=1 to make this a failure)")

@@ -2,6 +2,12 @@
 
 One `requests.Session` (its connection pool is shared by the gateway's threads) with timeouts
 on every call: a service that does not answer becomes 503 `service_unavailable`, never a hang.
+
+A pooled keep-alive connection can be closed by the service (gunicorn's keep-alive timeout) just as
+the gateway sends on it. The pool then tries once more, on a new connection: any request whose
+connection could not be opened (nothing was sent), and an idempotent one that was sent but not
+answered. A POST or PATCH that may have reached the service is never sent twice: it is a 503, and the
+client retries it with its Idempotency-Key.
 """
 from __future__ import annotations
 
@@ -11,12 +17,40 @@ from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
+from urllib3.util.retry import Retry
 
 from clinic_shared.errors import ApiError
 
 DEFAULT_TIMEOUT = (3.05, 30.0)  # (connect, read) seconds for forwarded requests
 PROBE_TIMEOUT = (1.0, 3.0)      # health and OpenAPI fetches: a quick answer or none
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+class StaleConnectionRetry(Retry):
+    """One more try after a failed connection, never after a slow answer.
+
+    urllib3 counts a read timeout as a read error, like a connection closed under the request; a
+    service that is merely slow was working on the request, and waiting for it twice helps nobody.
+    """
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+        if isinstance(error, ReadTimeoutError):
+            raise error
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+def stale_connection_retry() -> Retry:
+    return StaleConnectionRetry(
+        total=1,
+        connect=1,        # the connection failed before anything was sent: safe for any method
+        read=1,           # sent, then closed unanswered: only for allowed_methods
+        allowed_methods=IDEMPOTENT_METHODS,
+        redirect=0, status=0, other=0,
+        raise_on_status=False,               # a service's error answer is passed on as it is
+        respect_retry_after_header=False,    # a 503 with Retry-After is the client's to retry
+    )
 
 
 class Upstreams:
@@ -26,7 +60,8 @@ class Upstreams:
         self.timeout = timeout
         self.probe_timeout = probe_timeout
         self.session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=len(self.urls) or 1, pool_maxsize=pool_size, max_retries=0)
+        adapter = HTTPAdapter(pool_connections=len(self.urls) or 1, pool_maxsize=pool_size,
+                              max_retries=stale_connection_retry())
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 

@@ -1,4 +1,7 @@
-"""The booking page's logic (the DOM-free part of booking.js), run in node."""
+"""The booking page's logic (the DOM-free part of booking.js), run in node.
+
+Without node (Debian's `nodejs` package) these tests skip, or fail under CLINIC_REQUIRE_BACKENDS=1 (CI).
+"""
 import json
 import shutil
 import subprocess
@@ -7,10 +10,10 @@ from pathlib import Path
 import pytest
 
 import gateway
+from clinic_shared.testing import missing_backend
 
 SCRIPT = Path(gateway.__file__).parent / "static" / "booking.js"
 
-pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 
 QUESTIONS = [{"id": "active_acne", "type": "boolean", "text": "?"},
              {"id": "fitzpatrick_type", "type": "choice", "choices": ["I", "IV"], "text": "?"},
@@ -61,8 +64,11 @@ const questions = %(questions)s;
 
 @pytest.fixture(scope="module")
 def result():
+    node = shutil.which("node")
+    if node is None:
+        missing_backend("node (Debian's nodejs package)", "is not installed")
     driver = DRIVER % {"questions": json.dumps(QUESTIONS)}
-    run = subprocess.run(["node", "-e", driver, str(SCRIPT)], capture_output=True, text=True, timeout=30)
+    run = subprocess.run([node, "-e", driver, str(SCRIPT)], capture_output=True, text=True, timeout=30)
     assert run.returncode == 0, run.stderr
     return json.loads(run.stdout)
 
