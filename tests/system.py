@@ -19,7 +19,7 @@ import requests
 from clinic_shared.testing import free_port
 
 REPO = Path(__file__).resolve().parents[1]
-SERVICES = ("screening", "booking", "notifications")
+SERVICES = ("screening", "booking", "notifications", "staff")
 
 
 def procfile_commands(path: Path = REPO / "Procfile") -> dict[str, str]:

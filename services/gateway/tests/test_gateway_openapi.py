@@ -126,7 +126,7 @@ def test_gateway_serves_the_merged_document(serve, echo, gateway_settings, close
     screening_doc = doc({"/api/screenings": get_returning("Screening")}, {"Screening": {"type": "object"}})
     urls = {"screening": serve(echo("screening", openapi=screening_doc)),
             "booking": serve(smorest_booking_service()),
-            "notifications": closed_url}
+            "notifications": closed_url, "staff": serve(echo("staff"))}
     response = create_app(gateway_settings(urls)).test_client().get("/api/openapi.json")
     assert response.status_code == 200
     merged = response.get_json()

@@ -46,7 +46,7 @@ def create_app(settings: NotificationSettings | None = None, clock: Callable[[],
     })
     app.extensions["notifications"] = Service(
         settings=settings,
-        authority=TokenAuthority(settings.secret_key, settings.staff_token, settings.client_token_ttl_seconds),
+        authority=TokenAuthority.from_settings(settings),
         session_factory=session_factory, repository=Repository(tables),
         clock=clock or utcnow,
     )

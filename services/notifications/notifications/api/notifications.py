@@ -30,7 +30,11 @@ def to_json(row, tz) -> dict:
 
 
 def _principal():
-    return current_app.extensions["notifications"].authority.require_principal(request)
+    """The owner, or staff whose role may read notifications (clinic_shared.roles)."""
+    principal = current_app.extensions["notifications"].authority.require_principal(request)
+    if principal.is_staff and not principal.may("notifications"):
+        raise ApiError(403, "forbidden", "This role may not read notifications.")
+    return principal
 
 
 @blp.route("")
