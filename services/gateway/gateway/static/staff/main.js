@@ -107,6 +107,7 @@ async function loadDay() {
       api(`/api/bookings?date=${date}&limit=1000`).then((r) => r.bookings),
       api("/api/closures").then((r) => r.closures)]);
   } catch (problem) { timeline.replaceChildren(); return sayProblem("day-message", problem); }
+  if ($("day-date").value !== date) return;  // another day was asked for meanwhile: its answer draws
   $("day-title").textContent = new Date(`${date}T12:00:00Z`).toLocaleDateString("en-GB",
     { weekday: "long", day: "numeric", month: "long", year: "numeric", timeZone: "UTC" });
   const closed = closedBecause(date, state.closures);
