@@ -143,6 +143,14 @@ def _remove_stale_staging(queue_folder: str) -> None:
             pass
 
 
+def _fsync_folder(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class Channel(filesystem.Channel):
     """kombu's file channel with atomic publishing, ack-before-delete and unreadable files kept aside."""
 
@@ -154,7 +162,7 @@ class Channel(filesystem.Channel):
 
     @property
     def _fsync(self) -> bool:
-        return bool(self.transport_options.get("fsync", False))
+        return bool(self.transport_options.get("fsync", True))
 
     def _put(self, queue, payload, **kwargs):
         name = message_filename(queue)
@@ -168,6 +176,8 @@ class Channel(filesystem.Channel):
                     f.flush()
                     os.fsync(f.fileno())
             os.rename(temporary, os.path.join(self.data_folder_out, name))
+            if self._fsync:  # the new name too: published means on disk, even if the machine stops
+                _fsync_folder(self.data_folder_out)
         except OSError as exc:
             try:
                 os.unlink(temporary)

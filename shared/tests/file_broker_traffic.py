@@ -3,7 +3,7 @@
 Used by test_shared_file_transport.py, and runnable on its own to compare kombu's stock file transport
 with ours on the same workload (issue #11's reproduction):
 
-    .venv/bin/python shared/tests/file_broker_traffic.py [messages]
+    .venv/bin/python shared/tests/file_broker_traffic.py [messages] [--fsync]
 
 A publisher process sends numbered ~450-byte messages to a topic exchange; consumer processes record
 each message's id (flushed to a file) before acking it, as the inbox does with its commit. A message
@@ -31,13 +31,17 @@ FILLER = "x" * 300  # with the envelope, about 450 bytes a message, as a screeni
 
 
 def connect(folder: str, transport: str, polling_interval: float) -> Connection:
+    """`transport`: "stock" (kombu's), "clinicfs" (ours, without fsync) or "clinicfs+fsync" (as deployed).
+
+    fsync only matters when the machine itself stops, which these processes cannot simulate; on a busy
+    disk it makes 20,000 publishes take minutes, so the stress tests leave it out."""
     url = "filesystem://" if transport == "stock" else f"{file_transport.register()}://"
     queues, control = os.path.join(folder, "queues"), os.path.join(folder, "control")
     os.makedirs(queues, exist_ok=True)
     os.makedirs(control, exist_ok=True)
     return Connection(url, transport_options={
         "data_folder_in": queues, "data_folder_out": queues, "control_folder": control,
-        "polling_interval": polling_interval})
+        "polling_interval": polling_interval, "fsync": transport == "clinicfs+fsync"})
 
 
 def _declare(folder: str, transport: str) -> None:
@@ -156,10 +160,11 @@ def _lines(path: str) -> int:
 
 
 def main() -> None:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
-    for transport in ("stock", "clinicfs"):
+    numbers = [a for a in sys.argv[1:] if a.isdigit()]
+    count = int(numbers[0]) if numbers else 20_000
+    for transport in ("stock", "clinicfs", *(["clinicfs+fsync"] if "--fsync" in sys.argv else [])):
         outcome = run(transport, count)
-        print(f"{transport:9} sent {outcome.sent}  received {outcome.unique} distinct  lost {outcome.lost}  "
+        print(f"{transport:14} sent {outcome.sent}  received {outcome.unique} distinct  lost {outcome.lost}  "
               f"duplicates {outcome.duplicates}  consumer errors {outcome.consumer_errors}  "
               f"({outcome.seconds:.1f} s)", flush=True)
 
