@@ -219,7 +219,12 @@ class Channel(filesystem.Channel):
         aside = os.path.join(self.data_folder_in, UNREADABLE)
         os.makedirs(aside, exist_ok=True)
         target = os.path.join(aside, os.path.basename(path))
-        os.rename(path, target)
+        try:
+            os.rename(path, target)
+        except OSError as rename_error:  # left among our unacked ones: given back, and set aside, later
+            log.error("unreadable message file %s (%s: %s) could not be moved aside: %s",
+                      path, type(exc).__name__, exc, rename_error)
+            return
         log.error("unreadable message file moved aside to %s (%s: %s); consuming goes on",
                   target, type(exc).__name__, exc)
 
@@ -257,9 +262,11 @@ class Channel(filesystem.Channel):
 
     def _restore(self, message):
         """Requeue (reject or clean close): the taken file goes back under its own name."""
+        if not queue_of(message.delivery_tag):
+            return super()._restore(message)  # not taken from a file by us: publish it again
         path = self._taken_path(message.delivery_tag)
         if path is None:
-            return super()._restore(message)
+            return  # our unacked folder is closed: it gave everything back already
         try:
             os.rename(path, os.path.join(self.data_folder_in, message.delivery_tag))
         except FileNotFoundError:

@@ -5,12 +5,22 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 from kombu import Consumer, Producer
+from sqlalchemy import MetaData
 
 from clinic_shared import file_transport
+from clinic_shared.broker import Publisher, connect as connect_settings
+from clinic_shared.db import make_engine, make_session_factory
+from clinic_shared.events import make_envelope
+from clinic_shared.inbox import EventConsumer, InboxProcessor, inbox_table
+from clinic_shared.settings import load_settings
+from clinic_shared.testing import SCREENING_COMPLETED_SAMPLE
+from clinic_shared.topology import Topology
 
 _spec = importlib.util.spec_from_file_location("file_broker_traffic", Path(__file__).with_name("file_broker_traffic.py"))
 traffic = sys.modules["file_broker_traffic"] = importlib.util.module_from_spec(_spec)  # also a script
@@ -136,3 +146,35 @@ def test_an_unreadable_file_is_kept_aside_and_consuming_goes_on(tmp_path, caplog
     assert [event_id for event_id, _ in got] == ["before", "after"]
     assert os.listdir(tmp_path / "queues" / ".unreadable") == [broken]
     assert broken in caplog.text
+
+
+def test_the_service_consumer_skips_an_unreadable_file_and_keeps_running(tmp_path, caplog):
+    settings = load_settings("booking", {"CLINIC_DATA_DIR": str(tmp_path)})
+    topology = Topology(settings.topology_prefix)
+    metadata = MetaData()
+    inbox = inbox_table(metadata)
+    engine = make_engine(settings.database_url)
+    metadata.create_all(engine)
+    publisher = Publisher(connect_settings(settings), topology)
+    publisher.publish(make_envelope("screening.completed", SCREENING_COMPLETED_SAMPLE, "screening"))
+    queues = tmp_path / "broker" / "queues"
+    broken = file_transport.message_filename(topology.queue_name("booking"))
+    (queues / broken).write_bytes(b"")  # what kombu's own transport let a consumer see mid-write
+    publisher.publish(make_envelope("screening.completed", SCREENING_COMPLETED_SAMPLE, "screening"))
+
+    seen = []
+    processor = InboxProcessor(make_session_factory(engine), inbox,
+                               {"screening.completed": lambda s, d, e: seen.append(e["event_id"])})
+    consumer = EventConsumer(connect_settings(settings), topology, "booking", processor)
+    thread = threading.Thread(target=consumer.run, daemon=True)
+    with caplog.at_level(logging.ERROR, logger="clinic_shared.file_transport"):
+        thread.start()
+        deadline = time.monotonic() + 20
+        while len(seen) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        alive = thread.is_alive()
+        consumer.should_stop = True
+        thread.join(10)
+    engine.dispose()
+    assert len(set(seen)) == 2 and alive
+    assert os.listdir(queues / ".unreadable") == [broken] and broken in caplog.text
