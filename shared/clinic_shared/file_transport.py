@@ -137,7 +137,11 @@ def _remove_stale_staging(queue_folder: str) -> None:
     for name in names:
         path = os.path.join(root, name)
         try:
-            if os.path.isfile(path) and os.path.getmtime(path) < cutoff:
+            if os.path.getmtime(path) >= cutoff:
+                continue
+            if os.path.isdir(path):
+                give_back(path, queue_folder)  # an unacked folder whose owner died before showing it: empty
+            else:
                 os.unlink(path)  # never renamed into place: its publisher got an error and will retry
         except OSError:
             pass
