@@ -159,3 +159,38 @@ def start_system(data_dir: Path, extra_env: dict | None = None, commands: dict |
 
 def shell_quote_env(env: dict) -> str:  # handy when a test fails: paste to reproduce
     return " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(env.items()) if k.startswith("CLINIC_"))
+
+
+def undelivered_events(system: RunningSystem, seconds: float = 60):
+    """(every outbox event, the ones missing from a consumer's inbox per consumer) after waiting up to
+    `seconds` for the workers to catch up. Nothing missing when every event reached every consumer bound
+    to its type: the broker's whole promise (the inbox makes repeats harmless)."""
+    from sqlalchemy import MetaData, Table, inspect, select
+
+    from clinic_shared.db import make_engine
+    from clinic_shared.settings import load_settings
+    from clinic_shared.topology import CONSUMES
+
+    def rows(service: str, table: str) -> list[tuple[str, str]]:
+        engine = make_engine(load_settings(service, system.env).database_url)
+        try:
+            if not inspect(engine).has_table(table):
+                return []
+            found = Table(table, MetaData(), autoload_with=engine)
+            with engine.connect() as connection:
+                return [tuple(r) for r in connection.execute(select(found.c.event_id, found.c.type))]
+        finally:
+            engine.dispose()
+
+    deadline = time.monotonic() + seconds
+    while True:
+        published = {event for service in SERVICES for event in rows(service, "outbox")}
+        missing = {}
+        for consumer, types in CONSUMES.items():
+            handled = {event_id for event_id, _ in rows(consumer, "inbox")}
+            lost = sorted(e for e in published if e[1] in types and e[0] not in handled)
+            if lost:
+                missing[consumer] = lost
+        if not missing or time.monotonic() > deadline:
+            return published, missing
+        time.sleep(1)

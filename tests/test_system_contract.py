@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from system import undelivered_events
 from test_system_slice import ELIGIBLE, book, screen, until
 
 pytestmark = pytest.mark.system
@@ -1131,3 +1132,11 @@ def test_pre_treatment_email_says_what_clinic_md_says_and_carries_an_invitation(
                  or (part.get_filename() or "").endswith(".ics")]
     assert len(calendars) == 1
     assert "BEGIN:VEVENT" in calendars[0].get_payload(decode=True).decode("utf-8", "replace")
+
+
+def test_every_event_reached_every_consumer(system):
+    """Last in this module: every event of every test above, screenings not booked included, was consumed
+    by each service bound to it (each producer's outbox against each consumer's inbox)."""
+    published, missing = undelivered_events(system)
+    assert any(event_type == "screening.completed" for _, event_type in published)
+    assert not missing, {consumer: (len(events), events[:5]) for consumer, events in missing.items()}

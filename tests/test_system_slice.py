@@ -9,6 +9,8 @@ from email import message_from_bytes
 
 import pytest
 
+from system import undelivered_events
+
 pytestmark = pytest.mark.system
 
 ELIGIBLE = {
@@ -132,3 +134,11 @@ def test_openapi_covers_the_contract(system):
 def test_web_page_is_served(system):
     response = system.call("GET", "/")
     assert response.status_code == 200 and "text/html" in response.headers["Content-Type"]
+
+
+def test_every_event_reached_every_consumer(system):
+    """Last in this module: every event of every test above, screenings not booked included, was consumed
+    by each service bound to it (each producer's outbox against each consumer's inbox)."""
+    published, missing = undelivered_events(system)
+    assert any(event_type == "screening.completed" for _, event_type in published)
+    assert not missing, {consumer: (len(events), events[:5]) for consumer, events in missing.items()}

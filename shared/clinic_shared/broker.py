@@ -10,6 +10,7 @@ import json
 
 from kombu import Connection, Producer
 
+from . import file_transport
 from .settings import Settings
 from .topology import Topology
 from .ttl_cache import TtlCache
@@ -23,7 +24,8 @@ def connect(settings: Settings) -> Connection:
         control = settings.data_dir / "broker" / "control"
         queues.mkdir(parents=True, exist_ok=True)
         control.mkdir(parents=True, exist_ok=True)
-        return Connection(settings.broker_url, transport_options={
+        # Not kombu's own filesystem transport: ours publishes atomically and keeps a message until acked.
+        return Connection(f"{file_transport.register()}://", transport_options={
             "data_folder_in": str(queues),
             "data_folder_out": str(queues),
             "control_folder": str(control),
