@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import timedelta
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -130,6 +131,27 @@ def test_reception_sees_a_booking_from_the_booking_page_on_the_timeline_and_canc
     assert system.staff("GET", f"/api/bookings/{other['id']}").json()["status"] == "cancelled"
     assert system.staff("GET", f"/api/bookings/{booked['id']}").json()["status"] == "confirmed"
     system.browser_actions = {"booking.cancelled": other["id"]}
+
+    # the keyboard moves through days; a Sunday and a closure day are drawn closed
+    page.locator("#day-next").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".day-bar").get_by_label("Date", exact=True)).to_have_value((day + timedelta(days=1)).isoformat())
+    sunday = day + timedelta(days=(6 - day.weekday()) % 7 or 7)
+    show_day(page, sunday)
+    expect(page.locator("#timeline .closed")).to_have_text("Closed on Sundays")
+    closure = sunday + timedelta(days=2)  # a Tuesday with no booking
+    page.get_by_role("button", name="Closures").click()
+    page.locator("#closure-form").get_by_label("Date").fill(closure.isoformat())
+    page.locator("#closure-form").get_by_label("Reason").fill("Staff training")
+    page.locator("#closure-form").get_by_label("Reason").press("Enter")
+    expect(page.locator("#closures-list")).to_contain_text(closure.isoformat())
+    page.get_by_role("button", name="Day", exact=True).click()
+    show_day(page, closure)
+    expect(page.locator("#timeline .closed")).to_have_text("Closed: Staff training")
+    shots(page, "1-closed")
+    page.get_by_role("button", name="Closures").click()
+    page.get_by_role("button", name=f"Remove the closure on {closure.isoformat()}").click()
+    expect(page.locator("#closures-list")).not_to_contain_text(closure.isoformat())
 
 
 def test_a_practitioner_clears_a_screening_and_the_client_can_then_book_a_treatment(system, open_staff):

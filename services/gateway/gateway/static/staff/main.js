@@ -100,6 +100,7 @@ async function loadDay() {
   if (!date) return;
   state.day = date;
   say("day-message", "");
+  if (state.booking && state.booking.start.slice(0, 10) !== date) $("booking-details").hidden = true;  // another day's
   const timeline = $("timeline");
   let bookings;
   try {
