@@ -204,3 +204,13 @@ def test_pages_carry_the_security_headers(system):
         assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_every_event_reached_every_consumer(system):
+    """Last in this module: every audit event above reached the staff service's inbox (and every other
+    event its consumers)."""
+    from system import undelivered_events
+
+    published, missing = undelivered_events(system)
+    assert any(event_type == "audit.recorded" for _, event_type in published)
+    assert not missing, {consumer: (len(events), events[:5]) for consumer, events in missing.items()}

@@ -221,3 +221,27 @@ def test_introspection_is_for_services_holding_the_operator_key(client, sign_in)
     client.delete("/api/staff/sessions/current", headers=headers)
     assert client.post("/internal/sessions/introspect", json={"token": token}, headers=service).status_code == 404
     assert client.post("/internal/sessions/introspect", json=["x"], headers=service).status_code == 422
+
+
+def test_first_start_makes_one_admin_and_prints_a_generated_password_once(tmp_path, database_url):
+    from clinic_shared.migrations import upgrade
+    from staff.first_admin import make_first_admin
+    from staff.settings import load_staff_settings
+
+    upgrade("staff", database_url)
+    settings = load_staff_settings({"CLINIC_DATA_DIR": str(tmp_path), "CLINIC_STAFF_DATABASE_URL": database_url,
+                                    "CLINIC_STAFF_TOKEN": OPERATOR_KEY, "CLINIC_SECRET_KEY": "s"})
+    said = []
+    make_first_admin(settings, say=lambda text, **_: said.append(text))
+    make_first_admin(settings, say=lambda text, **_: said.append(text))
+    password = (tmp_path / "admin-password").read_text().strip()
+    assert len(said) == 1 and password in said[0] and "admin@clinic.test" in said[0]
+    from staff import create_app
+    app = create_app(settings)
+    try:
+        client = app.test_client()
+        assert client.post("/api/staff/sessions", json={"email": "admin@clinic.test", "password": password}).status_code == 201
+        members = client.get("/api/staff/members", headers={"Authorization": f"Bearer {OPERATOR_KEY}"}).get_json()["members"]
+        assert [m["role"] for m in members] == ["admin"]
+    finally:
+        app.extensions["staff"].engine.dispose()
