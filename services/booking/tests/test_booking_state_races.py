@@ -1,5 +1,9 @@
 """Two changes of one booking at once (cancel vs reschedule, cancel vs complete) on PostgreSQL, each from its
-own thread: exactly one wins, the other answers 409 `conflict`, and only the winner's event is published."""
+own thread: exactly one wins, the other answers 409 `conflict`, and only the winner's event is published.
+
+A cancellation after a reschedule is a legal sequence, so two requests that do not say which version of the
+booking they mean may both succeed in that order (never the other way round); with `If-Match` (the version
+both read) exactly one wins."""
 from __future__ import annotations
 
 import json
@@ -68,7 +72,7 @@ def booked(clinic, day: date) -> dict:
     return response.get_json()
 
 
-def assert_one_winner(results, winner_statuses=(200,)):
+def assert_one_winner(results):
     codes = sorted(r.status_code for r in results)
     assert codes == [200, 409], [r.get_json() for r in results]
     loser = next(r for r in results if r.status_code == 409).get_json()
@@ -80,14 +84,16 @@ def clinic(postgres_clinic):
     return postgres_clinic
 
 
-def test_cancel_and_reschedule_at_once_exactly_one_wins(clinic):
+def test_cancel_and_reschedule_of_one_version_at_once_exactly_one_wins(clinic):
     winners = set()
     for day in DAYS:
         booking = booked(clinic, day)
+        assert booking["version"] == 1
         path = f"/api/bookings/{booking['id']}"
-        owner = clinic.client_headers(booking["client_id"])
+        owner = clinic.client_headers(booking["client_id"], **{"If-Match": '"1"'})
+        staff = {**clinic.staff, "If-Match": "1"}
         cancel, reschedule = race(clinic, (f"{path}/cancel", {"reason": "race"}, owner),
-                                  (f"{path}/reschedule", {"start": at(day, 14).isoformat()}, clinic.staff))
+                                  (f"{path}/reschedule", {"start": at(day, 14).isoformat()}, staff))
         assert_one_winner([cancel, reschedule])
         row = stored(clinic, booking["id"])
         [event] = change_events(clinic, booking["id"])
@@ -99,7 +105,28 @@ def test_cancel_and_reschedule_at_once_exactly_one_wins(clinic):
             winners.add("reschedule")
             assert row.status == "confirmed" and row.start_at == at(day, 14)
             assert event["type"] == "booking.rescheduled"
+        assert row.version == event["data"]["version"] == 2
     print("winners:", winners)
+
+
+def test_cancel_and_reschedule_without_if_match_never_reschedule_a_cancelled_booking(clinic):
+    for day in DAYS:
+        booking = booked(clinic, day)
+        path = f"/api/bookings/{booking['id']}"
+        cancel, reschedule = race(clinic, (f"{path}/cancel", {}, clinic.staff),
+                                  (f"{path}/reschedule", {"start": at(day, 14).isoformat()}, clinic.staff))
+        assert cancel.status_code == 200, cancel.get_json()  # a confirmed booking can always be cancelled
+        row = stored(clinic, booking["id"])
+        events = change_events(clinic, booking["id"])
+        assert row.status == "cancelled"
+        if reschedule.status_code == 409:  # the cancellation came first
+            assert reschedule.get_json()["error"]["code"] == "conflict"
+            assert [(e["type"], e["data"]["version"]) for e in events] == [("booking.cancelled", 2)]
+        else:  # the reschedule came first, then the cancellation of the moved booking
+            assert reschedule.status_code == 200, reschedule.get_json()
+            assert [(e["type"], e["data"]["version"]) for e in events] == [
+                ("booking.rescheduled", 2), ("booking.cancelled", 3)]
+            assert row.start_at == at(day, 14) and events[1]["data"]["start"] == at(day, 14).isoformat()
 
 
 def test_cancel_and_complete_at_once_exactly_one_wins(clinic):
@@ -112,3 +139,4 @@ def test_cancel_and_complete_at_once_exactly_one_wins(clinic):
         [event] = change_events(clinic, booking["id"])
         expected = "cancelled" if cancel.status_code == 200 else "completed"
         assert row.status == expected and event["type"] == f"booking.{expected}"
+        assert row.version == event["data"]["version"] == 2
