@@ -17,14 +17,15 @@ from clinic_shared.datetimes import parse_aware
 
 from .delivery import sender_domain
 from .domain import schedule
-from .domain.ordering import CANCELLED, COMPLETED, CONFIRMED, Known, calendar_sequence, is_news
 from .domain.calendar import CalendarEvent, build_ics
 from .domain.kinds import (AFTERCARE, APPOINTMENT_REMINDER, CANCELLATION, CONSULTATION_CONFIRMATION,
                            PRE_TREATMENT, SCREENING_RESULT)
+from .domain.ordering import CANCELLED, COMPLETED, CONFIRMED, Known, calendar_sequence, is_news
 from .domain.rendering import AppointmentFacts, Sender, render_appointment, render_screening_result
 from .settings import NotificationSettings
 from .store.repository import Repository
 
+CONFIRMATION_OCCASION = "confirmed"  # the occasion of every message a confirmation plans
 INVITATION_KINDS = (PRE_TREATMENT, CONSULTATION_CONFIRMATION)
 MOOT_ONCE_HELD = (APPOINTMENT_REMINDER, *INVITATION_KINDS)  # what prepares for a session that took place
 
@@ -92,7 +93,7 @@ class EventHandlers:
         sequence = calendar_sequence(known.calendar_sequence if known else 0, booking.version)
         self._project(session, booking, CONFIRMED, now, calendar_sequence=sequence)
         for planned in schedule.confirmation_plan(booking.type, booking.start, booking.end, now, self.settings):
-            self._schedule(session, booking, planned.kind, CONFIRMED, planned.send_at, now, sequence)
+            self._schedule(session, booking, planned.kind, CONFIRMATION_OCCASION, planned.send_at, now, sequence)
 
     def booking_cancelled(self, session: Session, data: dict, envelope: dict) -> None:
         booking, now = Booking(data), self.clock()
@@ -149,7 +150,7 @@ class EventHandlers:
             if kind in unsent:
                 self.repo.move(session, unsent[kind].id, send_at, now, self._render(kind, booking))
             elif kind not in ever_planned:  # the confirmation never reached us: plan them now
-                self._schedule(session, booking, kind, CONFIRMED, send_at, now, 0)
+                self._schedule(session, booking, kind, CONFIRMATION_OCCASION, send_at, now, 0)
 
     # --- screening events ---------------------------------------------------------------------
 
