@@ -1,9 +1,12 @@
 """Events, fed as real envelopes through the InboxProcessor, schedule, move and cancel messages."""
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from zoneinfo import ZoneInfo
+
+from clinic_shared.db import make_engine
+from clinic_shared.migrations import upgrade
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -233,4 +236,26 @@ def test_events_without_a_version_are_ordered_by_state_as_before(system, clock, 
     with system.sessions() as session:
         assert system.repo.booking(session, "b1").version == 3
     system.deliver("booking.rescheduled", rescheduled(booking_data, START + timedelta(days=9), version=None))
+    assert [r.kind for r in system.messages("b1") if r.status == "scheduled"] == ["cancellation"]
+
+
+def test_a_booking_projected_before_the_upgrade_takes_versioned_events(request, database_url, booking_data):
+    """Migration 0003 leaves the version of bookings known before it empty: only unversioned events were
+    applied to them, so the first versioned event is news (and a late unversioned one still is not, after it
+    was cancelled)."""
+    upgrade("notifications", database_url, "0002")
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(text(
+            'INSERT INTO bookings (booking_id, client_id, type, status, start, "end", calendar_sequence, updated_at) '
+            "VALUES ('b1', 'c1', 'treatment', 'confirmed', :start, :end, 0, :start)"),
+            {"start": START.isoformat(), "end": END.isoformat()})
+    engine.dispose()
+    system = request.getfixturevalue("system")  # migrates to the newest revision
+    with system.sessions() as session:
+        assert system.repo.booking(session, "b1").version is None
+    system.deliver("booking.cancelled", booking_data(status="cancelled", version=2))
+    system.deliver("booking.rescheduled", rescheduled(booking_data, START + timedelta(days=7), version=None))
+    with system.sessions() as session:
+        assert system.repo.booking(session, "b1").version == 2
     assert [r.kind for r in system.messages("b1") if r.status == "scheduled"] == ["cancellation"]
