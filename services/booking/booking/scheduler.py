@@ -54,6 +54,11 @@ def already_final(status: str) -> ApiError:
     return ApiError(409, "conflict", f"This booking is {status}; it can no longer be changed.", {"status": status})
 
 
+def changed_meanwhile(row) -> ApiError:
+    return ApiError(409, "conflict", "This booking has changed since you read it; look at it again.",
+                    {"status": row.status, "version": row.version})
+
+
 def rule_error(violation: RuleViolation, **extra_details) -> ApiError:
     status = 409 if violation.code == "slot_unavailable" else 422
     return ApiError(status, violation.code, violation.message, {**violation.details, **extra_details})
@@ -233,31 +238,29 @@ class Scheduler:
 
     def _confirmed_for_change(self, session: Session, booking_id: str, client_id: str | None,
                               expected_version: int | None):
-        """The booking, locked until commit (PostgreSQL; SQLite's BEGIN IMMEDIATE locks it all), if it can
-        change and, when the caller says which version it saw (If-Match), is still that version."""
+        """The booking, locked until commit, if it can change and, when the caller says which version it saw
+        (If-Match), is still that version. The lock (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE locks
+        the whole database) makes a concurrent change wait and then judge the booking as it left it."""
         row = queries.booking(session, booking_id, lock=True)
         if row is None or (client_id is not None and row.client_id != client_id):
             raise not_found()
         if not can_change(row.status):
             raise already_final(row.status)
         if expected_version is not None and row.version != expected_version:
-            raise ApiError(409, "conflict", "This booking has changed since you read it; look at it again.",
-                           {"status": row.status, "version": row.version})
+            raise changed_meanwhile(row)
         return row
 
     def _change(self, session: Session, seen, **values):
-        """Write `values` only over the booking as it was read (still confirmed, same version) and raise
-        its version; of two concurrent changes the second finds nothing to update and gets 409."""
+        """Write `values` only over the booking as it was read (still confirmed, same version) and raise its
+        version. Under the row lock this always matches; the condition keeps the write safe even for a
+        caller that read without the lock (of two such changes, the second finds nothing and gets 409)."""
         changed = session.execute(update(bookings).where(
             bookings.c.id == seen.id, bookings.c.status == CONFIRMED, bookings.c.version == seen.version,
         ).values(version=next_version(seen.version), **values)).rowcount
         row = queries.booking(session, seen.id)
-        if changed == 1:
-            return row
-        if not can_change(row.status):
-            raise already_final(row.status)
-        raise ApiError(409, "conflict", "This booking was changed at the same moment; look at it again.",
-                       {"status": row.status})
+        if changed != 1:
+            raise changed_meanwhile(row)
+        return row
 
     def cancel(self, booking_id: str, client_id: str | None, reason: str | None,
                expected_version: int | None = None):

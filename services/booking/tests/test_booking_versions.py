@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select, text
 
-from clinic_shared.db import make_engine
+from clinic_shared.db import make_engine, transaction
+from clinic_shared.errors import ApiError
 from clinic_shared.migrations import upgrade
 
 from booking.store.tables import bookings, outbox
-
-from zoneinfo import ZoneInfo
 
 LONDON = ZoneInfo("Europe/London")
 DAY = date(2026, 11, 10)
@@ -77,3 +78,19 @@ def test_migration_gives_existing_bookings_version_one(database_url):
             assert connection.execute(select(bookings.c.version).where(bookings.c.id == "old")).scalar_one() == 1
     finally:
         engine.dispose()
+
+
+def test_a_write_over_a_stale_read_changes_nothing(clinic):
+    """The conditional UPDATE on its own: a change computed from an older read of the booking is refused."""
+    booking = clinic.book(clinic.screen(), at(10)).get_json()
+    scheduler = clinic.app.extensions["booking"].scheduler
+    with clinic.sessions() as session:
+        stale = session.execute(select(bookings).where(bookings.c.id == booking["id"])).first()
+    assert post(clinic, booking["id"], "reschedule", {"start": at(12).isoformat()}).status_code == 200
+    with pytest.raises(ApiError) as refused:
+        with transaction(clinic.sessions) as session:
+            scheduler._change(session, stale, status="cancelled")
+    assert (refused.value.status, refused.value.code) == (409, "conflict")
+    assert refused.value.details == {"status": "confirmed", "version": 2}
+    row = clinic.http.get(f"/api/bookings/{booking['id']}", headers=clinic.staff).get_json()
+    assert (row["status"], row["version"], row["start"]) == ("confirmed", 2, at(12).isoformat())
