@@ -11,7 +11,7 @@ from clinic_shared.web import request_id
 
 from .routing import owner_of
 
-FORWARDED_REQUEST_HEADERS = ("Content-Type", "Authorization", "Idempotency-Key")
+FORWARDED_REQUEST_HEADERS = ("Content-Type", "Authorization", "Idempotency-Key", "If-Match")
 RETURNED_RESPONSE_HEADERS = ("Content-Type", "Retry-After", "Location", "Allow")
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 

@@ -107,6 +107,20 @@ class IdempotencyHeaderSchema(Schema):
                                     metadata={"description": "Repeat a request safely: same key, same booking."})
 
 
+class VersionTag(fields.Integer):
+    """`If-Match: "3"` (an entity tag) or `If-Match: 3`: the booking's `version` the change is meant for."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            value = value.strip().removeprefix("W/").strip('"')
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class IfMatchHeaderSchema(Schema):
+    if_match = VersionTag(data_key="If-Match", validate=validate.Range(min=1), metadata={
+        "description": "Change the booking only if its `version` is still this one; otherwise 409 `conflict`."})
+
+
 class BookingSchema(Schema):
     id = fields.String()
     reference = fields.String()
@@ -119,6 +133,8 @@ class BookingSchema(Schema):
     client_id = fields.String()
     screening_id = fields.String()
     course_id = fields.String(allow_none=True)
+    version = fields.Integer(metadata={"description": "Raised by every change; send it as `If-Match` to change "
+                                                      "only the booking you saw."})
 
 
 class BookingListSchema(Schema):

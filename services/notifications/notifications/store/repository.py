@@ -75,8 +75,11 @@ class Repository:
 
     # --- bookings projection ------------------------------------------------------------------
 
-    def booking(self, session: Session, booking_id: str):
-        return session.execute(select(self.b).where(self.b.c.booking_id == booking_id)).first()
+    def booking(self, session: Session, booking_id: str, lock: bool = False):
+        """The projected booking; with `lock`, its row stays locked until commit (FOR UPDATE on PostgreSQL),
+        so two events of one booking handled at once by two consumers apply one after the other."""
+        query = select(self.b).where(self.b.c.booking_id == booking_id)
+        return session.execute(query.with_for_update() if lock else query).first()
 
     def save_booking(self, session: Session, booking_id: str, now: datetime, **values) -> None:
         if self.booking(session, booking_id) is None:
