@@ -15,8 +15,8 @@ told once (`generation.allow-x00 = false`) rather than every string field of the
 
 What the fuzzer cannot invent is supplied as data, as schemathesis advises: the client's screenings
 (known to the booking service before the run) and a few free slot starts to draw from, and for the
-client run a near day for GET /api/availability (a random date is almost never bookable). The ids of
-bookings and courses come only from the links.
+client run a near day for GET /api/availability (a random date is almost never bookable; the staff
+run fuzzes it). The ids of bookings and courses come only from the links.
 """
 from __future__ import annotations
 
@@ -53,10 +53,11 @@ def test_schemathesis_finds_nothing_and_reaches_the_bookings(system, tmp_path):
     day = date.today() + timedelta(days=3)
     starts = _free_starts(system, day)
 
-    config = tmp_path / "schemathesis.toml"
-    config.write_text(_config(screenings=[eligible["id"], consultation["id"]], starts=starts, day=day))
-    client_run = _schemathesis(system, config, token, tmp_path / "client")
-    staff_run = _schemathesis(system, config, system.staff_token, tmp_path / "staff")
+    client_config, staff_config = tmp_path / "client.toml", tmp_path / "staff.toml"
+    client_config.write_text(_config(_client_data([eligible["id"], consultation["id"]], starts, day)))
+    staff_config.write_text(_config())  # staff cannot book; availability keeps its fuzzed dates
+    client_run = _schemathesis(system, client_config, token, tmp_path / "client")
+    staff_run = _schemathesis(system, staff_config, system.staff_token, tmp_path / "staff")
 
     assert client_run.returncode == 0, client_run.output
     assert staff_run.returncode == 0, staff_run.output
@@ -88,14 +89,14 @@ def _free_starts(system, first: date) -> list[str]:
     return starts
 
 
-def _config(screenings: list[str], starts: list[str], day: date) -> str:
-    rule_bound = json.dumps(RULE_BOUND)
+def _config(client_data: str = "") -> str:
+    """The settings of both runs, then `client_data` (the client run's own)."""
     return f"""
 [generation]
 allow-x00 = false
 
 # Ids of bookings and courses come only from the document's links (no ids picked up from earlier
-# responses, no links inferred): the counts below then say that the links work.
+# responses, no links inferred): the counts in the test then say that the links work.
 [phases.examples]
 extra-data-sources.responses = false
 
@@ -109,6 +110,14 @@ extra-data-sources.responses = false
 max-steps = 12
 inference.algorithms = []
 
+[[operations]]
+include-name = {json.dumps(RULE_BOUND)}
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
+{client_data}"""
+
+
+def _client_data(screenings: list[str], starts: list[str], day: date) -> str:
+    return f"""
 [dictionaries.screenings]
 values = {json.dumps(screenings)}
 
@@ -122,10 +131,6 @@ parameters = {{ "body.screening_id" = {{ dictionary = "screenings", probability 
 [[operations]]
 include-name = "GET /api/availability"
 parameters = {{ "query.date" = "{day.isoformat()}", "query.areas" = "face" }}
-
-[[operations]]
-include-name = {rule_bound}
-checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
 """
 
 
