@@ -5,7 +5,7 @@ CLINIC_AREAS, the questions of the rule set, the bounds of a course). A field na
 with `metadata={DOCUMENTED_BY: "areas"}`; `document_settings`, called in the app factory before the
 blueprints are registered, writes that app's value into that app's document (an apispec attribute
 function, bound to the app's own converter: nothing is read at import time or shared between apps).
-The field's validation reads the same setting at request time, so document and behaviour agree.
+The service checks requests against the same settings, so document and behaviour agree.
 """
 from __future__ import annotations
 
