@@ -160,8 +160,8 @@ class BookingSchema(Schema):
     client_id = fields.String(required=True)
     screening_id = fields.String(required=True)
     course_id = fields.String(required=True, allow_none=True)
-    version = fields.Integer(required=True, validate=validate.Range(min=1), metadata={"description": "Raised by every change; send it as `If-Match` to change "
-                                                      "only the booking you saw."})
+    version = fields.Integer(required=True, validate=validate.Range(min=1), metadata={
+        "description": "Raised by every change; send it as `If-Match` to change only the booking you saw."})
 
 
 class BookingListSchema(Schema):
