@@ -3,7 +3,8 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import MetaData, func, select
+from sqlalchemy import Column, MetaData, String, Table, func, select
+from sqlalchemy.engine import make_url
 
 from clinic_shared.broker import Publisher, connect
 from clinic_shared.db import make_engine, make_session_factory
@@ -11,7 +12,8 @@ from clinic_shared.events import make_envelope
 from clinic_shared.inbox import ATTEMPTS_HEADER, EventConsumer, InboxProcessor, inbox_table
 from clinic_shared.outbox import OutboxRelay, add_event, outbox_table
 from clinic_shared.settings import load_settings
-from clinic_shared.testing import SCREENING_COMPLETED_SAMPLE, drain_queue as drain
+from clinic_shared.tcp_proxy import TcpProxy
+from clinic_shared.testing import SCREENING_COMPLETED_SAMPLE, drain_queue as drain, free_port
 from clinic_shared.topology import Topology
 
 SCREENING = SCREENING_COMPLETED_SAMPLE
@@ -145,6 +147,55 @@ def test_malformed_event_goes_to_dead_letter_queue(settings, store):
         assert wait_for(lambda: dead.extend(drain(settings, topology.dead_letter_queue("booking"), 1)) or dead)
     assert dead[0][0] == {"type": "screening.completed", "data": {}}
     assert dead[0][1]["x-clinic-dead-letter-reason"].startswith("malformed")
+
+
+@pytest.fixture
+def database_behind_proxy(postgres_url_factory):
+    """A fresh PostgreSQL database: (its URL, the URL of a TcpProxy in front of it, the proxy)."""
+    url = make_url(postgres_url_factory())
+    proxy = TcpProxy(url.host, url.port or 5432, free_port()).start()
+    yield (url.render_as_string(hide_password=False),
+           url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False), proxy)
+    proxy.cut()
+
+
+def test_a_database_outage_is_waited_out_without_dead_lettering(rabbit_settings, database_behind_proxy):
+    settings = rabbit_settings
+    direct_url, proxied_url, proxy = database_behind_proxy
+    metadata = MetaData()
+    inbox = inbox_table(metadata)
+    effects = Table("effects", metadata, Column("event_id", String(36), nullable=False))  # no key: a twice is seen
+    direct = make_engine(direct_url)
+    metadata.create_all(direct)
+
+    def effect(session, data, envelope):
+        session.execute(effects.insert().values(event_id=envelope["event_id"]))
+        time.sleep(0.1)  # slow enough that the outage falls in the middle of the stream
+
+    def handled():
+        with direct.connect() as connection:
+            return connection.execute(select(effects.c.event_id)).scalars().all()
+
+    topology = Topology(settings.topology_prefix)
+    publisher = Publisher(connect(settings), topology)
+    sent = [make_envelope("screening.completed", SCREENING, "screening") for _ in range(12)]
+    for envelope in sent:
+        publisher.publish(envelope)
+    engine = make_engine(proxied_url)
+    processor = InboxProcessor(make_session_factory(engine), inbox, {"screening.completed": effect})
+    try:
+        with Consuming(settings, processor):
+            assert wait_for(lambda: len(handled()) >= 3)
+            proxy.cut()  # the database goes away for a few seconds, in the middle of the stream
+            time.sleep(5)
+            proxy.restore()
+            assert wait_for(lambda: len(handled()) >= len(sent), seconds=60)
+            time.sleep(0.5)
+    finally:
+        engine.dispose()
+    assert sorted(handled()) == sorted(e["event_id"] for e in sent)  # every event once, none twice
+    assert drain(settings, topology.dead_letter_queue("booking"), seconds=1) == []
+    direct.dispose()
 
 
 @pytest.fixture
