@@ -40,11 +40,7 @@ class TcpProxy:
                 self._listener.close()
                 self._listener = None
             for connection in self._connections:
-                try:
-                    connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                connection.close()
+                _drop(connection)
             self._connections.clear()
 
     def restore(self) -> None:
@@ -88,7 +84,14 @@ class TcpProxy:
             pass
         finally:
             for end in (source, target):
-                try:
-                    end.close()
-                except OSError:
-                    pass
+                _drop(end)
+
+
+def _drop(connection: socket.socket) -> None:
+    """Shut down, then close: a close alone, while the other pump is blocked reading the socket, sends no FIN,
+    and the server behind would keep the session (and its transaction's locks) open."""
+    try:
+        connection.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    connection.close()

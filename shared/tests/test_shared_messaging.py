@@ -198,6 +198,37 @@ def test_a_database_outage_is_waited_out_without_dead_lettering(rabbit_settings,
     direct.dispose()
 
 
+def test_a_consumer_waiting_out_an_outage_stops_when_asked_and_the_event_comes_again(rabbit_settings,
+                                                                                     database_behind_proxy):
+    settings = rabbit_settings
+    direct_url, proxied_url, proxy = database_behind_proxy
+    metadata = MetaData()
+    inbox = inbox_table(metadata)
+    direct = make_engine(direct_url)
+    metadata.create_all(direct)
+    engine = make_engine(proxied_url)
+    effects = []
+    processor = InboxProcessor(make_session_factory(engine), inbox,
+                               {"screening.completed": lambda s, d, e: effects.append(e["event_id"])})
+    topology = Topology(settings.topology_prefix)
+    envelope = make_envelope("screening.completed", SCREENING, "screening")
+    proxy.cut()  # the database is down before the event arrives, and stays down
+    Publisher(connect(settings), topology).publish(envelope)
+    try:
+        with Consuming(settings, processor, outage_pause=60.0) as consuming:
+            time.sleep(2)  # it tried, failed, and is now in a pause longer than Consuming's join allows
+        assert not consuming.thread.is_alive()  # the pause was cut short by the stop
+        assert effects == []
+        proxy.restore()
+        with Consuming(settings, processor):  # another worker, later: the unacked event is delivered again
+            assert wait_for(lambda: effects)
+    finally:
+        engine.dispose()
+        direct.dispose()
+    assert effects == [envelope["event_id"]]
+    assert drain(settings, topology.dead_letter_queue("booking"), seconds=1) == []
+
+
 @pytest.fixture
 def rabbit_settings(tmp_path, topology_prefix, amqp_url):
     return load_settings("booking", {"CLINIC_DATA_DIR": str(tmp_path), "CLINIC_TOPOLOGY_PREFIX": topology_prefix,
