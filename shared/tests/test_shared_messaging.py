@@ -1,6 +1,7 @@
 """Outbox relay and idempotent consumer against real brokers: kombu's file transport and RabbitMQ."""
 import threading
 import time
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import Column, MetaData, String, Table, func, select
@@ -252,6 +253,60 @@ def test_relay_keeps_events_while_the_broker_is_unreachable(rabbit_settings):
     assert relay.relay_once() == 1
     published = drain(settings, Topology(settings.topology_prefix).queue("booking"))
     assert [p["type"] for p, _ in published] == ["screening.completed"]
+
+
+@pytest.fixture
+def broker_behind_proxy(rabbit_settings, amqp_url):
+    """Settings whose broker URL goes through a TcpProxy in front of RabbitMQ, and the proxy."""
+    upstream = urlsplit(amqp_url)
+    proxy = TcpProxy(upstream.hostname, upstream.port or 5672, free_port()).start()
+    yield rabbit_settings.with_overrides(broker_url=f"amqp://guest:guest@127.0.0.1:{proxy.port}//"), proxy
+    proxy.cut()
+
+
+def in_thread(call, seconds=60):
+    """Run `call` in a thread; return what it raised (None if nothing), failing the test if it is still running."""
+    outcome = []
+
+    def run():
+        try:
+            call()
+            outcome.append(None)
+        except Exception as exc:  # noqa: BLE001 - handed back to the test
+            outcome.append(exc)
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still blocked after {seconds} s"
+    return outcome[0]
+
+
+def test_a_publish_to_a_broker_that_stops_answering_fails_instead_of_hanging(broker_behind_proxy):
+    settings, proxy = broker_behind_proxy
+    publisher = Publisher(connect(settings), Topology(settings.topology_prefix), timeout=1.0, give_up_after=3.0)
+    publisher.publish(make_envelope("screening.completed", SCREENING, "screening"))  # confirmed: the path works
+    proxy.stall()  # connections stay open, nothing comes back: no confirm, no handshake for a reconnect
+    assert in_thread(lambda: publisher.publish(make_envelope("screening.completed", SCREENING, "screening")))
+    assert in_thread(lambda: publisher.publish(make_envelope("screening.completed", SCREENING, "screening")))
+
+
+def test_the_relay_keeps_what_it_published_and_gives_back_the_rest_when_the_broker_stalls(broker_behind_proxy):
+    settings, proxy = broker_behind_proxy
+    engine = make_engine(settings.database_url)
+    metadata = MetaData()
+    outbox = outbox_table(metadata)
+    metadata.create_all(engine)
+    sessions = make_session_factory(engine)
+    relay = OutboxRelay(sessions, outbox, Publisher(connect(settings), Topology(settings.topology_prefix),
+                                                    timeout=1.0, give_up_after=3.0))
+    write_event(sessions, outbox)
+    assert relay.relay_once() == 1
+    write_event(sessions, outbox)
+    write_event(sessions, outbox)
+    proxy.stall()
+    assert in_thread(relay.relay_once) is not None  # an error, in bounded time, and the transaction is over
+    assert relay.pending() == 2  # nothing marked that the broker did not confirm
+    engine.dispose()
 
 
 def test_bad_event_data_never_enters_the_outbox(store):
