@@ -309,6 +309,39 @@ def test_the_relay_keeps_what_it_published_and_gives_back_the_rest_when_the_brok
     engine.dispose()
 
 
+def test_two_relays_at_once_publish_every_row_exactly_once(rabbit_settings, postgres_url_factory):
+    settings = rabbit_settings.with_overrides(database_url=postgres_url_factory())
+    metadata = MetaData()
+    outbox = outbox_table(metadata)
+    setup = make_engine(settings.database_url)
+    metadata.create_all(setup)
+    written = [write_event(make_session_factory(setup), outbox)["event_id"] for _ in range(300)]
+    topology = Topology(settings.topology_prefix)
+    topology.declare(connect(settings))
+    start = threading.Barrier(2)
+    counts = {}
+
+    def relay_until_empty(name):
+        engine = make_engine(settings.database_url)  # each relay its own engine and broker connection
+        relay = OutboxRelay(make_session_factory(engine), outbox, Publisher(connect(settings), topology),
+                            batch_size=5)
+        start.wait()
+        counts[name] = 0
+        while relay.pending():
+            counts[name] += relay.relay_once()
+        engine.dispose()
+
+    relays = [threading.Thread(target=relay_until_empty, args=(name,)) for name in ("a", "b")]
+    for thread in relays:
+        thread.start()
+    for thread in relays:
+        thread.join(120)
+    setup.dispose()
+    assert counts["a"] + counts["b"] == len(written) and counts["a"] > 0 and counts["b"] > 0  # both really worked
+    received = [payload["event_id"] for payload, _ in drain(settings, topology.queue("booking"), seconds=10)]
+    assert sorted(received) == sorted(written)  # every row once, none twice
+
+
 def test_bad_event_data_never_enters_the_outbox(store):
     sessions, tables = store
     with pytest.raises(Exception):
