@@ -68,7 +68,7 @@ def test_staff_see_everything_and_filter_by_status(client):
 
 def test_a_message_being_sent_is_still_shown_as_scheduled(client, system, clock):
     clock.advance(timedelta(days=11))  # the reminders are due
-    system.dispatcher.claim()
+    system.dispatcher.claim()  # one of them is being sent
     items = client.get("/api/notifications?booking_id=b1&status=scheduled", headers=STAFF).get_json()
     assert "appointment_reminder" in [n["kind"] for n in items["notifications"]]
     assert {n["status"] for n in items["notifications"]} == {"scheduled"}
