@@ -14,8 +14,9 @@ from kombu.exceptions import OperationalError as BrokerOperationalError
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-TRANSIENT = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout,
-             BrokerOperationalError, RecoverableConnectionError, ConnectionError, TimeoutError, OSError)
+TRANSIENT = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout,  # the database
+             BrokerOperationalError, RecoverableConnectionError,  # the broker, through kombu and py-amqp
+             OSError)  # refused, reset, timed out: ConnectionError, TimeoutError, socket and SMTP errors
 
 
 def is_transient(exc: BaseException) -> bool:
