@@ -160,8 +160,7 @@ def database_behind_proxy(postgres_url_factory):
     proxy.cut()
 
 
-def test_a_database_outage_is_waited_out_without_dead_lettering(rabbit_settings, database_behind_proxy):
-    settings = rabbit_settings
+def test_a_database_outage_is_waited_out_without_dead_lettering(settings, database_behind_proxy):
     direct_url, proxied_url, proxy = database_behind_proxy
     metadata = MetaData()
     inbox = inbox_table(metadata)
@@ -199,9 +198,7 @@ def test_a_database_outage_is_waited_out_without_dead_lettering(rabbit_settings,
     direct.dispose()
 
 
-def test_a_consumer_waiting_out_an_outage_stops_when_asked_and_the_event_comes_again(rabbit_settings,
-                                                                                     database_behind_proxy):
-    settings = rabbit_settings
+def test_a_consumer_waiting_out_an_outage_stops_when_asked_and_the_event_comes_again(settings, database_behind_proxy):
     direct_url, proxied_url, proxy = database_behind_proxy
     metadata = MetaData()
     inbox = inbox_table(metadata)
