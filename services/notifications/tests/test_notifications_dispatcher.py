@@ -9,7 +9,10 @@ from email import message_from_bytes, policy
 import pytest
 from aiosmtpd.controller import Controller
 
+from sqlalchemy.engine import make_url
+
 from clinic_shared.db import make_engine, make_session_factory
+from clinic_shared.tcp_proxy import TcpProxy
 from clinic_shared.testing import free_port
 
 from notifications.delivery import SmtpTransport, message_id
@@ -283,3 +286,31 @@ def test_next_session_reminder_sent_when_the_later_booking_was_cancelled(system,
     clock.advance(timedelta(weeks=8))  # b1's reminder is due 6 weeks after 1 December
     system.dispatcher.dispatch_due()
     assert system.by_kind("b1")["next_session_reminder"].status == "sent"
+
+
+def test_a_database_blip_right_after_the_mail_server_accepted_does_not_send_again(postgres_system, clock,
+                                                                                  booking_data):
+    system = postgres_system
+    system.deliver("booking.confirmed", booking_data())
+    direct = make_url(system.settings.database_url)
+    proxy = TcpProxy(direct.host, direct.port or 5432, free_port()).start()
+    engine = make_engine(direct.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False))
+    sent = []
+
+    class AcceptedThenTheDatabaseGoes:
+        def send(self, message, notification_id):
+            sent.append(notification_id)
+            proxy.cut()  # the mail server has the message; recording `sent` meets no database for a moment
+            threading.Timer(1.5, proxy.restore).start()
+
+    dispatcher = Dispatcher(make_session_factory(engine), system.repo, AcceptedThenTheDatabaseGoes(),
+                            system.settings, clock)
+    try:
+        assert dispatcher.dispatch_due() == 1
+        clock.advance(system.settings.sending_lease)
+        assert dispatcher.dispatch_due() == 0  # nothing left in `sending` to be taken again
+    finally:
+        engine.dispose()
+        proxy.cut()
+    pre = system.by_kind("b1")["pre_treatment"]
+    assert pre.status == "sent" and sent == [pre.id]
