@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from ..domain.kinds import CANCELLED, SCHEDULED, SENDING
+from ..domain.kinds import CANCELLED, FAILED, SCHEDULED, SENDING
 from ..domain.rendering import Rendered
 from .tables import Tables
 
@@ -61,6 +61,17 @@ class Repository:
         if notification_ids:
             session.execute(update(self.n).where(self.n.c.id.in_(notification_ids), self.n.c.status == SCHEDULED)
                             .values(status=CANCELLED, last_error=why, updated_at=now))
+
+    def retry(self, session: Session, notification_id: str, now: datetime) -> bool:
+        """A `failed` message becomes `scheduled` again, due now (and given a fresh give-up time from
+        now); False when it is not failed (or does not exist)."""
+        retried = session.execute(update(self.n).where(self.n.c.id == notification_id, self.n.c.status == FAILED)
+                                  .values(status=SCHEDULED, send_at=now, not_before=now, lease_expires_at=None,
+                                          updated_at=now))
+        return retried.rowcount == 1
+
+    def get(self, session: Session, notification_id: str):
+        return session.execute(select(self.n).where(self.n.c.id == notification_id)).first()
 
     def list(self, session: Session, booking_id: str | None = None, client_id: str | None = None,
              statuses: tuple[str, ...] | None = None) -> list:
