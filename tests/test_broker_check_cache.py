@@ -14,7 +14,7 @@ from clinic_shared.broker import BROKER_CHECK_SECONDS, broker_ok
 from clinic_shared.migrations import upgrade
 from clinic_shared.settings import load_settings
 from clinic_shared.testing import free_port
-from tcp_proxy import TcpProxy
+from clinic_shared.tcp_proxy import TcpProxy
 
 
 @pytest.fixture

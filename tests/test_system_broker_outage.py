@@ -10,7 +10,7 @@ import pytest
 
 from clinic_shared.testing import AMQP_URL, free_port, missing_backend, port_open
 from system import start_system
-from tcp_proxy import TcpProxy
+from clinic_shared.tcp_proxy import TcpProxy
 from test_system_slice import book, first_free_slot, screen, until
 
 pytestmark = pytest.mark.system

@@ -1,18 +1,22 @@
 """The contract's error envelope, and Flask handlers that put every error into it.
 
 `{"error": {"code": ..., "message": ..., "details": {...}}}` whatever went wrong, including
-flask-smorest's validation errors and unexpected exceptions (which answer 500, never a traceback).
+flask-smorest's validation errors, an unreachable database (503) and unexpected exceptions (which
+answer 500, never a traceback).
 """
 from __future__ import annotations
 
 import logging
 
 from flask import Flask, jsonify, request
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from .datetimes import TIMEZONE_REQUIRED
 
 log = logging.getLogger(__name__)
+
+DATABASE_RETRY_AFTER_SECONDS = 2
 
 STATUS_CODES = {
     400: ("bad_request", "The request body is not valid JSON."),
@@ -107,6 +111,14 @@ def register_error_handlers(app: Flask) -> None:
         if status == 405 and exc.valid_methods:
             headers["Allow"] = ", ".join(exc.valid_methods)
         return error_response(status, headers=headers)
+
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(exc: OperationalError):
+        # The database refused or dropped the connection (down, restarting, out of connections):
+        # the service is down for the moment, which API.md answers with 503, not 500.
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, exc.orig or exc)
+        return error_response(503, message="The database is not available right now; try again shortly.",
+                              headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

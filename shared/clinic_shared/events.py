@@ -2,6 +2,13 @@
 
 Schemas only ever grow: consumers ignore fields they do not know (`unknown = EXCLUDE`), and a
 breaking change is a new `version`. The routing key of an event is its `type`.
+
+Two different versions, not to be confused:
+- the envelope's `version` is the version of the event's *schema* (1 for every event today);
+- a booking event's `data.version` is the version of the *booking*: 1 when booked, raised by one with
+  every change. Consumers keep the newest one they applied per booking and skip older or equal ones,
+  so events that arrive late or twice change nothing. The booking service always sends it; it is
+  optional on reading because events published before it existed (still in flight at an upgrade) lack it.
 Screening events carry the outcome and reason codes, never the questionnaire's answers.
 """
 from __future__ import annotations
@@ -70,6 +77,8 @@ class BookingSnapshotV1(_Lenient):
     client = fields.Nested(ClientContactSchema, required=True)
     screening_id = fields.String(required=True)
     course_id = fields.String(load_default=None, allow_none=True)
+    # The booking's version after the change this event reports (see the module's docstring).
+    version = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
 
 
 class BookingCancelledV1(BookingSnapshotV1):

@@ -1,14 +1,20 @@
 """Idempotent consumer: each event's effect and its `event_id` are committed together.
 
 The message is acked only after that commit. A redelivered event finds its id in the inbox and is
-acked without doing anything again. A handler that keeps failing is retried a bounded number of
-times (the count travels in a header), then moved to the service's dead-letter queue: never acked
-away, never requeued forever.
+acked without doing anything again.
+
+Failures are of two kinds (`failures.is_transient`). A database or broker that is down is waited
+out: the same message is tried again in place with growing pauses, however long the outage lasts,
+and is never dead-lettered for it; asked to stop meanwhile, the consumer leaves it unacked, so the
+broker delivers it again later. An event that fails for any other reason is retried a bounded number
+of times (the count travels in a header), then moved to the service's dead-letter queue; a malformed
+one goes there at once. Never acked away, never requeued forever.
 """
 from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from typing import Callable
 
@@ -22,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .broker import RETRY_POLICY
 from .db import UTCDateTime, utcnow
 from .events import UnknownEvent, parse_envelope
+from .failures import GrowingPause, is_transient
 from .logs import bind_correlation_id
 from .topology import Topology
 
@@ -78,16 +85,28 @@ class InboxProcessor:
 
 
 class EventConsumer(ConsumerMixin):
-    """Consumes a service's queue through an InboxProcessor, with bounded retries and a DLQ."""
+    """Consumes a service's queue through an InboxProcessor: outages waited out, bounded retries, a DLQ."""
 
     def __init__(self, connection: Connection, topology: Topology, service: str,
-                 processor: InboxProcessor, max_attempts: int = 5, retry_delay: float = 0.5):
+                 processor: InboxProcessor, max_attempts: int = 5, retry_delay: float = 0.5,
+                 outage_pause: float = 0.5, outage_pause_max: float = 30.0):
         self.connection = connection
         self._topology = topology
         self._service = service
         self._processor = processor
         self._max_attempts = max_attempts
         self._retry_delay = retry_delay
+        self._outage_pauses = (outage_pause, outage_pause_max)
+        self._stopping = threading.Event()
+        self._consuming_connection = None
+
+    @property
+    def should_stop(self) -> bool:  # kombu's ConsumerMixin polls this; an Event also wakes a pause at once
+        return self._stopping.is_set()
+
+    @should_stop.setter
+    def should_stop(self, value: bool) -> None:
+        self._stopping.set() if value else self._stopping.clear()
 
     def get_consumers(self, Consumer, channel):
         self._topology.declare(self.connection)
@@ -95,30 +114,51 @@ class EventConsumer(ConsumerMixin):
                             accept=["json"], prefetch_count=10)
         return [consumer]
 
+    def on_consume_ready(self, connection, channel, consumers, **kwargs):
+        self._consuming_connection = connection  # the clone kombu consumes on: its heartbeats are ours to send
+
     def on_message(self, body, message):
         try:
             payload = json.loads(body) if isinstance(body, (str, bytes)) else body
         except ValueError:
             payload = body if isinstance(body, str) else body.decode("utf-8", "replace")
         bind_correlation_id(payload.get("correlation_id") if isinstance(payload, dict) else None)
-        try:
-            self._processor.process(payload)
-        except (ValidationError, UnknownEvent, KeyError, TypeError, AttributeError) as exc:
-            log.error("malformed event, moved to dead-letter queue: %s", exc)
-            self._dead_letter(payload, message, reason=f"malformed: {exc}")
-            return
-        except Exception as exc:
-            attempts = int((message.headers or {}).get(ATTEMPTS_HEADER, 0)) + 1
-            if attempts >= self._max_attempts:
-                log.exception("event failed %d times, moved to dead-letter queue", attempts)
-                self._dead_letter(payload, message, reason=f"failed {attempts} times: {exc}")
+        pause = GrowingPause(*self._outage_pauses, stopping=self._stopping)
+        while True:
+            try:
+                self._processor.process(payload)
+            except (ValidationError, UnknownEvent, KeyError, TypeError, AttributeError) as exc:
+                log.error("malformed event, moved to dead-letter queue: %s", exc)
+                self._dead_letter(payload, message, reason=f"malformed: {exc}")
+                return
+            except Exception as exc:
+                if not is_transient(exc):
+                    self._retry_or_dead_letter(payload, message, exc)
+                    return
+                log.warning("a backend is unavailable, trying the event again after a pause: %s", exc)
+                # A lost broker connection raises out of the heartbeat: kombu reconnects, the event comes again.
+                if not pause.wait(tick=self._heartbeat):
+                    log.info("stopping: the event stays unacked and will be delivered again")
+                    return
             else:
-                log.warning("event failed (attempt %d of %d), will retry: %s", attempts, self._max_attempts, exc)
-                time.sleep(self._retry_delay * attempts)
-                self._republish(payload, message, {ATTEMPTS_HEADER: attempts},
-                                self._topology.queue_name(self._service))
-            return
-        message.ack()
+                message.ack()
+                return
+
+    def _heartbeat(self) -> None:
+        # A long outage must not make RabbitMQ drop us for silence (we are inside drain_events, not polling).
+        if self._consuming_connection is not None:
+            self._consuming_connection.heartbeat_check()
+
+    def _retry_or_dead_letter(self, payload, message, exc: Exception) -> None:
+        attempts = int((message.headers or {}).get(ATTEMPTS_HEADER, 0)) + 1
+        if attempts >= self._max_attempts:
+            log.error("event failed %d times, moved to dead-letter queue", attempts, exc_info=exc)
+            self._dead_letter(payload, message, reason=f"failed {attempts} times: {exc}")
+        else:
+            log.warning("event failed (attempt %d of %d), will retry: %s", attempts, self._max_attempts, exc)
+            time.sleep(self._retry_delay * attempts)
+            self._republish(payload, message, {ATTEMPTS_HEADER: attempts},
+                            self._topology.queue_name(self._service))
 
     def _republish(self, payload, message, headers: dict, queue_name: str) -> None:
         # Published to the queue itself through the default exchange, confirmed, then the

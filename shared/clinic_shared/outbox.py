@@ -3,11 +3,17 @@
 `add_event` writes the row; the relay (run by each service's worker) publishes unpublished rows in
 order, with publisher confirms, and marks each one published. A crash between publish and mark
 publishes a row twice at worst, which the consumers' inbox absorbs; it never loses one.
+
+The rows of a batch stay locked (`FOR UPDATE SKIP LOCKED` on PostgreSQL: two relays never take one
+row) while they are published, so that transaction is kept short: each publish is bounded in time
+(broker.Publisher), a batch stops taking rows after `max_batch_seconds`, and the first failure ends
+it, committing the rows already confirmed before the error is raised.
 """
 from __future__ import annotations
 
 import json
 import logging
+import time
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -42,15 +48,19 @@ def add_event(session: Session, outbox: Table, event_type: str, data: dict, prod
 
 
 class OutboxRelay:
-    def __init__(self, session_factory: sessionmaker[Session], outbox: Table, publisher, batch_size: int = 100):
+    def __init__(self, session_factory: sessionmaker[Session], outbox: Table, publisher, batch_size: int = 100,
+                 max_batch_seconds: float = 5.0):
         self._sessions = session_factory
         self._outbox = outbox
         self._publisher = publisher
         self._batch_size = batch_size
+        self._max_batch_seconds = max_batch_seconds
 
     def relay_once(self) -> int:
         """Publish one batch of unpublished events; return how many were published."""
         published = 0
+        failure = None
+        stop_at = time.monotonic() + self._max_batch_seconds
         with self._sessions() as session, session.begin():
             query = (select(self._outbox.c.id, self._outbox.c.type, self._outbox.c.body)
                      .where(self._outbox.c.published_at.is_(None))
@@ -58,11 +68,19 @@ class OutboxRelay:
             if session.bind.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)  # two relays never send one row together
             for row in session.execute(query).all():
-                self._publisher.publish(json.loads(row.body), routing_key=row.type)
+                if time.monotonic() >= stop_at:
+                    break  # the rest next time: row locks are not held for long
+                try:
+                    self._publisher.publish(json.loads(row.body), routing_key=row.type)
+                except Exception as exc:
+                    failure = exc
+                    break  # commit what the broker confirmed; the rest stays unpublished
                 session.execute(update(self._outbox).where(self._outbox.c.id == row.id)
                                 .values(published_at=utcnow()))
                 published += 1
                 log.info("published %s from the outbox (row %s)", row.type, row.id)
+        if failure is not None:
+            raise failure
         return published
 
     def pending(self) -> int:

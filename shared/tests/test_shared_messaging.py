@@ -1,9 +1,11 @@
 """Outbox relay and idempotent consumer against real brokers: kombu's file transport and RabbitMQ."""
 import threading
 import time
+from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import MetaData, func, select
+from sqlalchemy import Column, MetaData, String, Table, func, select
+from sqlalchemy.engine import make_url
 
 from clinic_shared.broker import Publisher, connect
 from clinic_shared.db import make_engine, make_session_factory
@@ -11,7 +13,8 @@ from clinic_shared.events import make_envelope
 from clinic_shared.inbox import ATTEMPTS_HEADER, EventConsumer, InboxProcessor, inbox_table
 from clinic_shared.outbox import OutboxRelay, add_event, outbox_table
 from clinic_shared.settings import load_settings
-from clinic_shared.testing import SCREENING_COMPLETED_SAMPLE, drain_queue as drain
+from clinic_shared.tcp_proxy import TcpProxy
+from clinic_shared.testing import SCREENING_COMPLETED_SAMPLE, drain_queue as drain, free_port
 from clinic_shared.topology import Topology
 
 SCREENING = SCREENING_COMPLETED_SAMPLE
@@ -148,6 +151,83 @@ def test_malformed_event_goes_to_dead_letter_queue(settings, store):
 
 
 @pytest.fixture
+def database_behind_proxy(postgres_url_factory):
+    """A fresh PostgreSQL database: (its URL, the URL of a TcpProxy in front of it, the proxy)."""
+    url = make_url(postgres_url_factory())
+    proxy = TcpProxy(url.host, url.port or 5432, free_port()).start()
+    yield (url.render_as_string(hide_password=False),
+           url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False), proxy)
+    proxy.cut()
+
+
+def test_a_database_outage_is_waited_out_without_dead_lettering(settings, database_behind_proxy):
+    direct_url, proxied_url, proxy = database_behind_proxy
+    metadata = MetaData()
+    inbox = inbox_table(metadata)
+    effects = Table("effects", metadata, Column("event_id", String(36), nullable=False))  # no key: a twice is seen
+    direct = make_engine(direct_url)
+    metadata.create_all(direct)
+
+    def effect(session, data, envelope):
+        session.execute(effects.insert().values(event_id=envelope["event_id"]))
+        time.sleep(0.1)  # slow enough that the outage falls in the middle of the stream
+
+    def handled():
+        with direct.connect() as connection:
+            return connection.execute(select(effects.c.event_id)).scalars().all()
+
+    topology = Topology(settings.topology_prefix)
+    publisher = Publisher(connect(settings), topology)
+    sent = [make_envelope("screening.completed", SCREENING, "screening") for _ in range(12)]
+    for envelope in sent:
+        publisher.publish(envelope)
+    engine = make_engine(proxied_url)
+    processor = InboxProcessor(make_session_factory(engine), inbox, {"screening.completed": effect})
+    try:
+        with Consuming(settings, processor):
+            assert wait_for(lambda: len(handled()) >= 3)
+            proxy.cut()  # the database goes away for a few seconds, in the middle of the stream
+            time.sleep(5)
+            proxy.restore()
+            assert wait_for(lambda: len(handled()) >= len(sent), seconds=60)
+            time.sleep(0.5)
+    finally:
+        engine.dispose()
+    assert sorted(handled()) == sorted(e["event_id"] for e in sent)  # every event once, none twice
+    assert drain(settings, topology.dead_letter_queue("booking"), seconds=1) == []
+    direct.dispose()
+
+
+def test_a_consumer_waiting_out_an_outage_stops_when_asked_and_the_event_comes_again(settings, database_behind_proxy):
+    direct_url, proxied_url, proxy = database_behind_proxy
+    metadata = MetaData()
+    inbox = inbox_table(metadata)
+    direct = make_engine(direct_url)
+    metadata.create_all(direct)
+    engine = make_engine(proxied_url)
+    effects = []
+    processor = InboxProcessor(make_session_factory(engine), inbox,
+                               {"screening.completed": lambda s, d, e: effects.append(e["event_id"])})
+    topology = Topology(settings.topology_prefix)
+    envelope = make_envelope("screening.completed", SCREENING, "screening")
+    proxy.cut()  # the database is down before the event arrives, and stays down
+    Publisher(connect(settings), topology).publish(envelope)
+    try:
+        with Consuming(settings, processor, outage_pause=60.0) as consuming:
+            time.sleep(2)  # it tried, failed, and is now in a pause longer than Consuming's join allows
+        assert not consuming.thread.is_alive()  # the pause was cut short by the stop
+        assert effects == []
+        proxy.restore()
+        with Consuming(settings, processor):  # another worker, later: the unacked event is delivered again
+            assert wait_for(lambda: effects)
+    finally:
+        engine.dispose()
+        direct.dispose()
+    assert effects == [envelope["event_id"]]
+    assert drain(settings, topology.dead_letter_queue("booking"), seconds=1) == []
+
+
+@pytest.fixture
 def rabbit_settings(tmp_path, topology_prefix, amqp_url):
     return load_settings("booking", {"CLINIC_DATA_DIR": str(tmp_path), "CLINIC_TOPOLOGY_PREFIX": topology_prefix,
                                      "CLINIC_BROKER_URL": amqp_url})
@@ -170,6 +250,93 @@ def test_relay_keeps_events_while_the_broker_is_unreachable(rabbit_settings):
     assert relay.relay_once() == 1
     published = drain(settings, Topology(settings.topology_prefix).queue("booking"))
     assert [p["type"] for p, _ in published] == ["screening.completed"]
+
+
+@pytest.fixture
+def broker_behind_proxy(rabbit_settings, amqp_url):
+    """Settings whose broker URL goes through a TcpProxy in front of RabbitMQ, and the proxy."""
+    upstream = urlsplit(amqp_url)
+    proxy = TcpProxy(upstream.hostname, upstream.port or 5672, free_port()).start()
+    yield rabbit_settings.with_overrides(broker_url=f"amqp://guest:guest@127.0.0.1:{proxy.port}//"), proxy
+    proxy.cut()
+
+
+def in_thread(call, seconds=60):
+    """Run `call` in a thread; return what it raised (None if nothing), failing the test if it is still running."""
+    outcome = []
+
+    def run():
+        try:
+            call()
+            outcome.append(None)
+        except Exception as exc:  # noqa: BLE001 - handed back to the test
+            outcome.append(exc)
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still blocked after {seconds} s"
+    return outcome[0]
+
+
+def test_a_publish_to_a_broker_that_stops_answering_fails_instead_of_hanging(broker_behind_proxy):
+    settings, proxy = broker_behind_proxy
+    publisher = Publisher(connect(settings), Topology(settings.topology_prefix), timeout=1.0, give_up_after=3.0)
+    publisher.publish(make_envelope("screening.completed", SCREENING, "screening"))  # confirmed: the path works
+    proxy.stall()  # connections stay open, nothing comes back: no confirm, no handshake for a reconnect
+    assert in_thread(lambda: publisher.publish(make_envelope("screening.completed", SCREENING, "screening")))
+    assert in_thread(lambda: publisher.publish(make_envelope("screening.completed", SCREENING, "screening")))
+
+
+def test_the_relay_keeps_what_it_published_and_gives_back_the_rest_when_the_broker_stalls(broker_behind_proxy):
+    settings, proxy = broker_behind_proxy
+    engine = make_engine(settings.database_url)
+    metadata = MetaData()
+    outbox = outbox_table(metadata)
+    metadata.create_all(engine)
+    sessions = make_session_factory(engine)
+    relay = OutboxRelay(sessions, outbox, Publisher(connect(settings), Topology(settings.topology_prefix),
+                                                    timeout=1.0, give_up_after=3.0))
+    write_event(sessions, outbox)
+    assert relay.relay_once() == 1
+    write_event(sessions, outbox)
+    write_event(sessions, outbox)
+    proxy.stall()
+    assert in_thread(relay.relay_once) is not None  # an error, in bounded time, and the transaction is over
+    assert relay.pending() == 2  # nothing marked that the broker did not confirm
+    engine.dispose()
+
+
+def test_two_relays_at_once_publish_every_row_exactly_once(rabbit_settings, postgres_url_factory):
+    settings = rabbit_settings.with_overrides(database_url=postgres_url_factory())
+    metadata = MetaData()
+    outbox = outbox_table(metadata)
+    setup = make_engine(settings.database_url)
+    metadata.create_all(setup)
+    written = [write_event(make_session_factory(setup), outbox)["event_id"] for _ in range(300)]
+    topology = Topology(settings.topology_prefix)
+    topology.declare(connect(settings))
+    start = threading.Barrier(2)
+    counts = {}
+
+    def relay_until_empty(name):
+        engine = make_engine(settings.database_url)  # each relay its own engine and broker connection
+        relay = OutboxRelay(make_session_factory(engine), outbox, Publisher(connect(settings), topology),
+                            batch_size=5)
+        start.wait()
+        counts[name] = 0
+        while relay.pending():
+            counts[name] += relay.relay_once()
+        engine.dispose()
+
+    relays = [threading.Thread(target=relay_until_empty, args=(name,)) for name in ("a", "b")]
+    for thread in relays:
+        thread.start()
+    for thread in relays:
+        thread.join(120)
+    setup.dispose()
+    assert counts["a"] + counts["b"] == len(written) and counts["a"] > 0 and counts["b"] > 0  # both really worked
+    received = [payload["event_id"] for payload, _ in drain(settings, topology.queue("booking"), seconds=10)]
+    assert sorted(received) == sorted(written)  # every row once, none twice
 
 
 def test_bad_event_data_never_enters_the_outbox(store):

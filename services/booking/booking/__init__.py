@@ -18,10 +18,12 @@ def create_app(settings=None, clock: Callable[[], datetime] | None = None, **ove
     from clinic_shared.broker import broker_ok
     from clinic_shared.db import database_ok, make_engine, make_session_factory, utcnow
     from clinic_shared.heartbeat import worker_check
+    from clinic_shared.openapi import document_settings
     from clinic_shared.web import create_service_app, request_id
 
     from .api import register_blueprints
     from .api.context import EXTENSION, BookingContext
+    from .api.schemas import documented_settings
     from .scheduler import Scheduler
     from .settings import load_booking_settings, with_overrides
     from .store.tables import heartbeat
@@ -43,5 +45,6 @@ def create_app(settings=None, clock: Callable[[], datetime] | None = None, **ove
                           actor=lambda: g.get("principal"))
     tokens = TokenAuthority.from_settings(base)
     app.extensions[EXTENSION] = BookingContext(settings, scheduler, tokens, engine)
+    document_settings(api, documented_settings(settings.rules))
     register_blueprints(api)
     return app

@@ -27,11 +27,15 @@ def _row(data: dict) -> dict:
 def _upsert(session: Session, screening_id: str, values: dict, cleared: bool) -> None:
     existing = session.execute(select(screenings.c.cleared).where(screenings.c.id == screening_id)).first()
     if existing is None:
+        # Two first events at once: one insert fails, and its event is retried and finds the row.
         session.execute(screenings.insert().values(id=screening_id, cleared=cleared, **values))
-    elif cleared or not existing.cleared:
-        session.execute(update(screenings).where(screenings.c.id == screening_id)
-                        .values(cleared=cleared, **values))
-    # else: the screening was cleared already and this is a late `completed`: the clearance stands.
+        return
+    statement = update(screenings).where(screenings.c.id == screening_id)
+    if not cleared:
+        # A late `completed` never undoes a clearance, even one committed by another consumer since the
+        # read above (PostgreSQL checks this condition again on the row it waited for).
+        statement = statement.where(screenings.c.cleared.is_(False))
+    session.execute(statement.values(cleared=cleared, **values))
 
 
 def on_screening_completed(session: Session, data: dict, envelope: dict) -> None:

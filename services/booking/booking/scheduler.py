@@ -28,6 +28,7 @@ from clinic_shared.outbox import add_event
 from .domain.availability import Slot, day_slots, days_between
 from .domain.booking_rules import check_session
 from .domain.courses import course_shape_errors, course_starts
+from .domain.lifecycle import CANCELLED, COMPLETED, CONFIRMED, FIRST_VERSION, can_change, next_version
 from .domain.practitioners import choose_practitioner
 from .domain.screenings import ScreeningStatus, check_screening
 from .domain.treatments import CONSULTATION, TREATMENT, duration_of, unknown_areas
@@ -50,6 +51,15 @@ def new_reference() -> str:
 
 def not_found() -> ApiError:
     return ApiError(404, "not_found", "No such booking.")
+
+
+def already_final(status: str) -> ApiError:
+    return ApiError(409, "conflict", f"This booking is {status}; it can no longer be changed.", {"status": status})
+
+
+def changed_meanwhile(row) -> ApiError:
+    return ApiError(409, "conflict", "This booking has changed since you read it; look at it again.",
+                    {"status": row.status, "version": row.version})
 
 
 def rule_error(violation: RuleViolation, **extra_details) -> ApiError:
@@ -92,6 +102,7 @@ class Scheduler:
             "areas": list(row.areas), "start": to_local_iso(row.start_at, tz), "end": to_local_iso(row.end_at, tz),
             "practitioner": {"id": row.practitioner_id, "name": row.practitioner_name},
             "client_id": row.client_id, "screening_id": row.screening_id, "course_id": row.course_id,
+            "version": row.version,
         }
 
     def _snapshot(self, row, screening) -> dict:
@@ -165,7 +176,8 @@ class Scheduler:
                         course_id: str | None = None) -> str:
         booking_id = str(uuid.uuid4())
         session.execute(bookings.insert().values(
-            id=booking_id, reference=new_reference(), status="confirmed", type=booking_type, areas=areas,
+            id=booking_id, reference=new_reference(), status=CONFIRMED, version=FIRST_VERSION,
+            type=booking_type, areas=areas,
             start_at=start, end_at=end, blocked_until=end + timedelta(minutes=self._rules.turnover_minutes),
             practitioner_id=practitioner.id, practitioner_name=practitioner.name,
             client_id=screening.client_id, screening_id=screening.id, course_id=course_id, created_at=now))
@@ -236,53 +248,68 @@ class Scheduler:
         with self._sessions() as session:
             return queries.list_bookings(session, client_id, start, end)
 
-    def _confirmed_for_change(self, session: Session, booking_id: str, client_id: str | None):
-        row = queries.booking(session, booking_id)
+    def _confirmed_for_change(self, session: Session, booking_id: str, client_id: str | None,
+                              expected_version: int | None):
+        """The booking, locked until commit, if it can change and, when the caller says which version it saw
+        (If-Match), is still that version. The lock (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE locks
+        the whole database) makes a concurrent change wait and then judge the booking as it left it."""
+        row = queries.booking(session, booking_id, lock=True)
         if row is None or (client_id is not None and row.client_id != client_id):
             raise not_found()
-        if row.status != "confirmed":
-            raise ApiError(409, "conflict", f"This booking is {row.status}; it can no longer be changed.",
-                           {"status": row.status})
+        if not can_change(row.status):
+            raise already_final(row.status)
+        if expected_version is not None and row.version != expected_version:
+            raise changed_meanwhile(row)
         return row
 
-    def cancel(self, booking_id: str, client_id: str | None, reason: str | None):
+    def _change(self, session: Session, seen, **values):
+        """Write `values` only over the booking as it was read (still confirmed, same version) and raise its
+        version. Under the row lock this always matches; the condition keeps the write safe even for a
+        caller that read without the lock (of two such changes, the second finds nothing and gets 409)."""
+        changed = session.execute(update(bookings).where(
+            bookings.c.id == seen.id, bookings.c.status == CONFIRMED, bookings.c.version == seen.version,
+        ).values(version=next_version(seen.version), **values)).rowcount
+        row = queries.booking(session, seen.id)
+        if changed != 1:
+            raise changed_meanwhile(row)
+        return row
+
+    def cancel(self, booking_id: str, client_id: str | None, reason: str | None,
+               expected_version: int | None = None):
         def work(session: Session):
-            row = self._confirmed_for_change(session, booking_id, client_id)
-            session.execute(update(bookings).where(bookings.c.id == row.id).values(
-                status="cancelled", cancelled_at=self._clock(), cancel_reason=reason))
-            row = queries.booking(session, row.id)
+            seen = self._confirmed_for_change(session, booking_id, client_id, expected_version)
+            row = self._change(session, seen, status=CANCELLED, cancelled_at=self._clock(), cancel_reason=reason)
             self._emit(session, "booking.cancelled", row, reason=reason)
             return row
 
         return self._retrying(work)
 
-    def complete(self, booking_id: str):
+    def complete(self, booking_id: str, expected_version: int | None = None):
         def work(session: Session):
-            row = self._confirmed_for_change(session, booking_id, None)
+            seen = self._confirmed_for_change(session, booking_id, None, expected_version)
             now = self._clock()
-            session.execute(update(bookings).where(bookings.c.id == row.id).values(
-                status="completed", completed_at=now))
-            row = queries.booking(session, row.id)
+            row = self._change(session, seen, status=COMPLETED, completed_at=now)
             self._emit(session, "booking.completed", row, completed_at=to_local_iso(now, self._rules.timezone))
             return row
 
         return self._retrying(work)
 
-    def reschedule(self, booking_id: str, client_id: str | None, start: datetime):
+    def reschedule(self, booking_id: str, client_id: str | None, start: datetime,
+                   expected_version: int | None = None):
         tz = self._rules.timezone
 
         def work(session: Session):
-            row = self._confirmed_for_change(session, booking_id, client_id)
+            row = self._confirmed_for_change(session, booking_id, client_id, expected_version)
             screening = queries.screening(session, row.screening_id, lock=True)
             try:
                 end, practitioner = self._place(session, screening, row.type, list(row.areas), start,
                                                 self._clock(), exclude_id=row.id)
             except RuleViolation as violation:
                 raise rule_error(violation)
-            session.execute(update(bookings).where(bookings.c.id == row.id).values(
-                start_at=start, end_at=end, blocked_until=end + timedelta(minutes=self._rules.turnover_minutes),
-                practitioner_id=practitioner.id, practitioner_name=practitioner.name))
-            new = queries.booking(session, row.id)
+            new = self._change(
+                session, row, start_at=start, end_at=end,
+                blocked_until=end + timedelta(minutes=self._rules.turnover_minutes),
+                practitioner_id=practitioner.id, practitioner_name=practitioner.name)
             self._emit(session, "booking.rescheduled", new, previous_start=to_local_iso(row.start_at, tz),
                        previous_end=to_local_iso(row.end_at, tz))
             return new

@@ -1,6 +1,8 @@
 """The screening projection, fed through the worker's InboxProcessor with real envelopes."""
 from __future__ import annotations
 
+import itertools
+import uuid
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -67,3 +69,17 @@ def test_a_malformed_event_is_refused_before_any_write(clinic):
     with pytest.raises(ValidationError):
         clinic.processor.process(envelope)
     assert projection(clinic, envelope["data"]["screening_id"]) is None
+
+
+@pytest.mark.parametrize("decision", ["eligible", "not_suitable"])
+def test_every_order_and_repetition_of_a_screenings_events_ends_cleared(clinic, decision):
+    """A screening is completed once and cleared at most once (screening refuses a second clearance), so the
+    clearance is the last word whatever order the two arrive in, and however often each is repeated."""
+    for order in sorted(set(itertools.permutations(["completed", "cleared", "completed", "cleared"]))):
+        data = clinic.screening_data(f"c-{uuid.uuid4().hex[:8]}", "consultation_required")
+        copies = {"completed": lambda: make_envelope("screening.completed", data, producer="screening"),
+                  "cleared": lambda: cleared(clinic, data, decision)}
+        for kind in order:
+            clinic.processor.process(copies[kind]())  # each a new envelope: a republished copy
+        row = projection(clinic, data["screening_id"])
+        assert (row.outcome, row.cleared) == (decision, True), order

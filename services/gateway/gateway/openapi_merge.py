@@ -4,6 +4,7 @@ Paths are taken from the service that owns them (routing.owner_of), so a service
 describe another's path. Components with the same name and the same definition are shared
 (the error envelope, the bearer scheme); a name that means something else in a later document
 is prefixed with its service's name, and that document's `$ref`s are rewritten to match.
+Last, the links between operations (openapi_links), which cross services, are written in.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import copy
 import json
 from typing import Mapping
 
+from .openapi_links import add_links
 from .routing import owner_of
 
 _REF_PREFIX = "#/components/"
@@ -30,7 +32,7 @@ def merge_documents(own: dict, services: Mapping[str, dict], title: str, version
         _add(merged, document, prefix=name.capitalize(), keep_path=lambda path, n=name: owner_of(path) == n)
     if not merged["tags"]:
         del merged["tags"]
-    return merged
+    return add_links(merged)
 
 
 def _add(merged: dict, document: dict, prefix: str, keep_path) -> None:

@@ -11,9 +11,10 @@ from clinic_shared.web import request_id
 
 from .routing import owner_of
 
-FORWARDED_REQUEST_HEADERS = ("Content-Type", "Authorization", "Idempotency-Key")
+FORWARDED_REQUEST_HEADERS = ("Content-Type", "Authorization", "Idempotency-Key", "If-Match")
 RETURNED_RESPONSE_HEADERS = ("Content-Type", "Retry-After", "Location", "Allow")
-METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+# OPTIONS too: the owning service answers it with the methods that path really has (`Allow`).
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 blp = Blueprint("proxy", __name__)
 
@@ -22,6 +23,9 @@ blp = Blueprint("proxy", __name__)
 def forward(rest: str):
     service = owner_of(request.path)
     if service is None:
+        allowed = _own_methods(request.path)
+        if allowed:  # a path of the gateway itself (GET /api/health), asked with another method
+            return error_response(405, headers={"Allow": ", ".join(sorted(allowed))})
         raise ApiError(404, "not_found", f"There is no endpoint at {request.path}.")
     headers = {name: request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in request.headers}
     headers[REQUEST_ID_HEADER] = request_id()
@@ -32,6 +36,22 @@ def forward(rest: str):
         # e.g. a proxy or a crashed worker's plain-text page: the contract promises the envelope
         return error_response(upstream.status_code, headers=_returned_headers(upstream, skip="Content-Type"))
     return Response(upstream.content, status=upstream.status_code, headers=_returned_headers(upstream))
+
+
+@blp.after_app_request
+def _allow_of_own_routes(response):
+    """Flask's automatic OPTIONS answer lists the methods of every rule matching the path, this
+    catch-all's too; a path the gateway serves itself has only its own."""
+    rule = request.url_rule
+    if request.method == "OPTIONS" and rule is not None and request.endpoint != "proxy.forward":
+        response.headers["Allow"] = ", ".join(sorted(rule.methods or ()))
+    return response
+
+
+def _own_methods(path: str) -> set[str]:
+    """The methods of the gateway's own route at exactly `path` (they have no variables), if any."""
+    return {method for rule in current_app.url_map.iter_rules()
+            if rule.rule == path and rule.endpoint != request.endpoint for method in rule.methods or ()}
 
 
 def _returned_headers(upstream, skip: str | None = None) -> dict:

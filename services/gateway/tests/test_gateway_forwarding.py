@@ -11,7 +11,7 @@ def test_body_and_the_headers_that_matter_are_forwarded(client):
     body = json.dumps({"screening_id": "s1", "start": "2026-12-01T09:00:00+00:00"})
     response = client.post("/api/bookings", data=body, headers={
         "Content-Type": "application/json", "Authorization": "Bearer tok-1", "Idempotency-Key": "key-1",
-        "Cookie": "session=1", "X-Forwarded-Host": "evil.example"})
+        "If-Match": '"3"', "Cookie": "session=1", "X-Forwarded-Host": "evil.example"})
     assert response.status_code == 200
     seen = response.get_json()
     assert seen["method"] == "POST"
@@ -19,7 +19,7 @@ def test_body_and_the_headers_that_matter_are_forwarded(client):
     headers = seen["headers"]
     assert headers["Content-Type"] == "application/json"
     assert headers["Authorization"] == "Bearer tok-1"
-    assert headers["Idempotency-Key"] == "key-1"
+    assert headers["Idempotency-Key"] == "key-1" and headers["If-Match"] == '"3"'
     assert "Cookie" not in headers and "X-Forwarded-Host" not in headers
 
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 import smtplib
+import socket
 import ssl
+import threading
 import uuid
 from datetime import datetime
 from email.message import EmailMessage
@@ -46,7 +48,24 @@ def build_email(row, settings: NotificationSettings, now: datetime) -> EmailMess
 
 
 class PermanentDeliveryError(Exception):
-    """Retrying cannot help (every recipient refused with a 5xx): the message fails at once."""
+    """Retrying cannot help (the server refused the message, its sender or every recipient with a 5xx):
+    the message fails at once. Anything else (no connection, a timeout, a 4xx, even a 5xx to our login,
+    which is the clinic's configuration and not the message) is retried until the give-up time."""
+
+
+def refused_for_good(exc: smtplib.SMTPException) -> bool:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return bool(exc.recipients) and all(code >= 500 for code, _ in exc.recipients.values())
+    return isinstance(exc, (smtplib.SMTPSenderRefused, smtplib.SMTPDataError)) and exc.smtp_code >= 500
+
+
+def _cut(client: smtplib.SMTP) -> None:
+    sock = client.sock
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked read; smtplib then raises
+        except OSError:
+            pass
 
 
 class SmtpTransport:
@@ -63,22 +82,30 @@ class SmtpTransport:
         self.timeout = timeout
 
     def send(self, message: EmailMessage, notification_id: str) -> None:
+        """Hand the message over in at most twice `timeout` (connecting, then the whole session), so a
+        send always ends inside the dispatcher's lease; `timeout` alone bounds each read, not a slow server."""
         if self.ssl:
             client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
                                       context=ssl.create_default_context())
         else:
             client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-        with client:
-            if self.starttls:
-                client.starttls(context=ssl.create_default_context())
-            if self.username:
-                client.login(self.username, self.password or "")
-            try:
-                client.send_message(message)
-            except smtplib.SMTPRecipientsRefused as exc:
-                if all(code >= 500 for code, _ in exc.recipients.values()):
-                    raise PermanentDeliveryError(f"recipient refused: {exc.recipients}") from exc
-                raise
+        deadline = threading.Timer(self.timeout, _cut, args=(client,))
+        deadline.daemon = True
+        deadline.start()
+        try:
+            with client:
+                if self.starttls:
+                    client.starttls(context=ssl.create_default_context())
+                if self.username:
+                    client.login(self.username, self.password or "")
+                try:
+                    client.send_message(message)
+                except smtplib.SMTPException as exc:
+                    if refused_for_good(exc):
+                        raise PermanentDeliveryError(f"{type(exc).__name__}: {exc}") from exc
+                    raise
+        finally:
+            deadline.cancel()
 
 
 class EmlOutbox:

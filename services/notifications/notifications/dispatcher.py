@@ -1,12 +1,23 @@
-"""The dispatcher: a periodic job that sends due messages, each exactly once as far as it can tell.
+"""The dispatcher: a periodic job that sends due messages, each exactly once as far as SMTP allows.
 
-A claim (status `sending`, attempts + 1, a lease) is committed before anything is sent, so two
-dispatchers never take one row (on PostgreSQL `FOR UPDATE SKIP LOCKED`; on SQLite the write lock
-of BEGIN IMMEDIATE). A row whose dispatcher died while sending is claimed again after its lease.
+It claims one message at a time (status `sending`, attempts + 1, a lease) in a committed transaction,
+sends it at once, then records the outcome. Two dispatchers never take one row (on PostgreSQL
+`FOR UPDATE SKIP LOCKED`; on SQLite the write lock of BEGIN IMMEDIATE), and a claim only ever covers
+the message being sent, whose SMTP session is bounded well inside the lease: no message waits its turn
+under a lease that could run out and let another dispatcher send it too. A row whose dispatcher died
+while sending is claimed again after its lease.
+
+The one resend left is SMTP's own: a crash (or a lost reply) after the mail server accepted the message
+and before `sent` is committed. That window is the time to commit one row, which is retried in place
+while the database is briefly away; the `Message-ID` is the same, so such a resend is recognisable.
+
+A mail server that is down, slow or answering 4xx is retried with a growing backoff until
+`delivery_give_up` after the message was due; a 5xx refusal of the message fails it at once.
 """
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 from typing import Callable
 
@@ -14,6 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from clinic_shared.db import transaction
+from clinic_shared.failures import GrowingPause, is_transient
 
 from .delivery import PermanentDeliveryError, build_email
 from .domain.kinds import CANCELLED, FAILED, NEXT_SESSION_REMINDER, SCHEDULED, SENDING, SENT
@@ -35,27 +47,31 @@ class Dispatcher:
         self._clock = clock
 
     def dispatch_due(self) -> int:
-        """Claim the due messages and send them; return how many were claimed."""
-        claimed = self.claim()
-        for row in claimed:
+        """Claim and send due messages one by one (at most a batch); return how many were claimed."""
+        claimed = 0
+        while claimed < self._settings.dispatch_batch_size:
+            row = self.claim()
+            if row is None:
+                break
+            claimed += 1
             self._deliver(row)
-        return len(claimed)
+        return claimed
 
-    def claim(self) -> list:
+    def claim(self):
+        """Claim the next due message for this dispatcher, or None when nothing is due."""
         now = self._clock()
         with transaction(self._sessions) as session:
             query = (select(self._n.c.id).where(claimable(self._n, now))
-                     .order_by(self._n.c.not_before).limit(self._settings.dispatch_batch_size))
+                     .order_by(self._n.c.not_before, self._n.c.id).limit(1))
             if session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
-            ids = list(session.scalars(query))
-            if not ids:
-                return []
-            session.execute(update(self._n).where(self._n.c.id.in_(ids)).values(
+            notification_id = session.scalar(query)
+            if notification_id is None:
+                return None
+            session.execute(update(self._n).where(self._n.c.id == notification_id).values(
                 status=SENDING, attempts=self._n.c.attempts + 1,
                 lease_expires_at=now + self._settings.sending_lease, updated_at=now))
-            return session.execute(select(self._n).where(self._n.c.id.in_(ids))
-                                   .order_by(self._n.c.not_before)).all()
+            return session.execute(select(self._n).where(self._n.c.id == notification_id)).one()
 
     def _deliver(self, row) -> None:
         if row.kind == NEXT_SESSION_REMINDER and self._has_later_treatment(row):
@@ -63,7 +79,7 @@ class Dispatcher:
             return
         try:
             self._transport.send(build_email(row, self._settings, self._clock()), row.id)
-        except Exception as exc:  # any failure of delivery is retried, boundedly
+        except Exception as exc:
             self._failed(row, exc)
             return
         self._finish(row, status=SENT, sent_at=self._clock(), last_error=None)
@@ -77,18 +93,36 @@ class Dispatcher:
 
     def _failed(self, row, exc: Exception) -> None:
         error = f"{type(exc).__name__}: {exc}"[:2000]
-        if isinstance(exc, PermanentDeliveryError) or row.attempts >= self._settings.max_attempts:
-            log.error("giving up on %s %s after %d attempts: %s", row.kind, row.id, row.attempts, error)
+        now = self._clock()
+        if isinstance(exc, PermanentDeliveryError):
+            log.error("%s %s refused for good: %s", row.kind, row.id, error)
+            self._finish(row, status=FAILED, last_error=error)
+            return
+        if now >= row.send_at + self._settings.delivery_give_up:
+            log.error("giving up on %s %s, due %s, after %d attempts: %s", row.kind, row.id, row.send_at,
+                      row.attempts, error)
             self._finish(row, status=FAILED, last_error=error)
             return
         delay = retry_delay(row.attempts, self._settings.retry_backoff, self._settings.retry_backoff_max)
         log.warning("sending %s %s failed (attempt %d), retrying in %s: %s", row.kind, row.id, row.attempts,
                     delay, error)
-        self._finish(row, status=SCHEDULED, not_before=self._clock() + delay, last_error=error)
+        self._finish(row, status=SCHEDULED, not_before=now + delay, last_error=error)
 
     def _finish(self, row, **values) -> None:
-        # Only our own claim: if the lease ran out and another dispatcher took the row, it finishes it.
-        with transaction(self._sessions) as session:
-            session.execute(update(self._n).where(
-                self._n.c.id == row.id, self._n.c.status == SENDING, self._n.c.attempts == row.attempts,
-            ).values(lease_expires_at=None, updated_at=self._clock(), **values))
+        """Record the outcome of our own claim only: if its lease ran out and another dispatcher took the
+        row, that one finishes it. A database that is briefly away is waited out here, within the lease,
+        so that a message already handed to the mail server is not sent again because of it."""
+        give_up_at = time.monotonic() + self._settings.sending_lease.total_seconds()
+        pause = GrowingPause(first=0.2, longest=5.0)
+        while True:
+            try:
+                with transaction(self._sessions) as session:
+                    session.execute(update(self._n).where(
+                        self._n.c.id == row.id, self._n.c.status == SENDING, self._n.c.attempts == row.attempts,
+                    ).values(lease_expires_at=None, updated_at=self._clock(), **values))
+                return
+            except Exception as exc:
+                if not is_transient(exc) or time.monotonic() >= give_up_at:
+                    raise
+                log.warning("recording %s of %s waits for the database: %s", values.get("status"), row.id, exc)
+                pause.wait()

@@ -1,5 +1,9 @@
 """Handlers of consumed events: each runs inside the inbox transaction (clinic_shared.inbox),
-turns the event into scheduled, moved or cancelled messages, and never commits or sends itself."""
+turns the event into scheduled, moved or cancelled messages, and never commits or sends itself.
+
+Booking events may arrive late, twice or out of order: each handler first asks `ordering.is_news`
+(the booking's version against the newest one applied, and nothing after a cancellation) and
+acknowledges old news without effect."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,12 +20,14 @@ from .domain import schedule
 from .domain.calendar import CalendarEvent, build_ics
 from .domain.kinds import (AFTERCARE, APPOINTMENT_REMINDER, CANCELLATION, CONSULTATION_CONFIRMATION,
                            PRE_TREATMENT, SCREENING_RESULT)
+from .domain.ordering import CANCELLED, COMPLETED, CONFIRMED, Known, calendar_sequence, is_news
 from .domain.rendering import AppointmentFacts, Sender, render_appointment, render_screening_result
 from .settings import NotificationSettings
 from .store.repository import Repository
 
-CONFIRMED = "confirmed"  # the occasion of every message a confirmation plans
+CONFIRMATION_OCCASION = "confirmed"  # the occasion of every message a confirmation plans
 INVITATION_KINDS = (PRE_TREATMENT, CONSULTATION_CONFIRMATION)
+MOOT_ONCE_HELD = (APPOINTMENT_REMINDER, *INVITATION_KINDS)  # what prepares for a session that took place
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,11 @@ class Booking:
     def client(self) -> dict:
         return self.data["client"]
 
+    @property
+    def version(self) -> int | None:
+        """The booking's version after this change; None on events published before versions existed."""
+        return self.data.get("version")
+
 
 class EventHandlers:
     def __init__(self, settings: NotificationSettings, repository: Repository, clock: Callable[[], datetime]):
@@ -76,19 +87,21 @@ class EventHandlers:
 
     def booking_confirmed(self, session: Session, data: dict, envelope: dict) -> None:
         booking, now = Booking(data), self.clock()
-        known = self.repo.booking(session, booking.id)
-        if known is not None and known.status != "confirmed":
-            return  # a cancellation or completion overtook this event: it planned what is left
-        self._project(session, booking, "confirmed", now)
-        sequence = known.calendar_sequence if known else 0
+        known = self._known(session, booking)
+        if not self._is_news(booking, known):
+            return  # a later change, a cancellation or a completion overtook it: it planned what is left
+        sequence = calendar_sequence(known.calendar_sequence if known else 0, booking.version)
+        self._project(session, booking, CONFIRMED, now, calendar_sequence=sequence)
         for planned in schedule.confirmation_plan(booking.type, booking.start, booking.end, now, self.settings):
-            self._schedule(session, booking, planned.kind, CONFIRMED, planned.send_at, now, sequence)
+            self._schedule(session, booking, planned.kind, CONFIRMATION_OCCASION, planned.send_at, now, sequence)
 
     def booking_cancelled(self, session: Session, data: dict, envelope: dict) -> None:
         booking, now = Booking(data), self.clock()
-        known = self.repo.booking(session, booking.id)
-        sequence = (known.calendar_sequence if known else 0) + 1
-        self._project(session, booking, "cancelled", now, calendar_sequence=sequence)
+        known = self._known(session, booking)
+        if not self._is_news(booking, known):
+            return  # cancelled already (its cancellation is scheduled), or a late copy
+        sequence = calendar_sequence((known.calendar_sequence if known else 0) + 1, booking.version)
+        self._project(session, booking, CANCELLED, now, calendar_sequence=sequence)
         unsent = self.repo.scheduled_of_booking(session, booking.id)
         self.repo.cancel(session, [row.id for row in unsent], "the booking was cancelled", now)
         self._schedule(session, booking, CANCELLATION, "cancelled", now, now, sequence,
@@ -96,9 +109,11 @@ class EventHandlers:
 
     def booking_rescheduled(self, session: Session, data: dict, envelope: dict) -> None:
         booking, now = Booking(data), self.clock()
-        known = self.repo.booking(session, booking.id)
-        sequence = (known.calendar_sequence + 1) if known else 0
-        self._project(session, booking, "confirmed", now, calendar_sequence=sequence)
+        known = self._known(session, booking)
+        if not self._is_news(booking, known):
+            return  # a later time, a cancellation or a completion is known already
+        sequence = calendar_sequence((known.calendar_sequence + 1) if known else 0, booking.version)
+        self._project(session, booking, CONFIRMED, now, calendar_sequence=sequence)
         occasion = f"rescheduled:{envelope['event_id']}"
         due = {p.kind: p.send_at for p in schedule.timed_messages(booking.type, booking.start, booking.end,
                                                                     now, self.settings)}
@@ -116,20 +131,26 @@ class EventHandlers:
 
     def booking_completed(self, session: Session, data: dict, envelope: dict) -> None:
         booking, now = Booking(data), self.clock()
+        known = self._known(session, booking)
+        if not self._is_news(booking, known):
+            return
         completed_at = parse_aware(data["completed_at"])
-        self._project(session, booking, "completed", now)
+        self._project(session, booking, COMPLETED, now)
         unsent = {row.kind: row for row in self.repo.scheduled_of_booking(session, booking.id)}
-        aftercare = unsent.get(AFTERCARE)
-        follow_ups = schedule.completion_times(completed_at, aftercare.send_at if aftercare else None, self.settings)
+        # The session took place: an unsent reminder or invitation for it would only confuse.
+        self.repo.cancel(session, [row.id for row in unsent.values() if row.kind in MOOT_ONCE_HELD],
+                         "the session took place", now)
+        # Aftercare is due at the end of the session as the event states it (not as a row we may
+        # have planned from an older time), or at once if the session ended early.
+        timed = {p.kind: p.send_at for p in schedule.timed_messages(booking.type, booking.start, booking.end,
+                                                                      now, self.settings)}
+        follow_ups = schedule.completion_times(completed_at, timed.get(AFTERCARE), self.settings)
         ever_planned = self.repo.kinds_of_booking(session, booking.id)
         for kind, send_at in follow_ups.items():
             if kind in unsent:
-                self.repo.move(session, unsent[kind].id, send_at, now)
+                self.repo.move(session, unsent[kind].id, send_at, now, self._render(kind, booking))
             elif kind not in ever_planned:  # the confirmation never reached us: plan them now
-                self._schedule(session, booking, kind, CONFIRMED, send_at, now, 0)
-        reminder = unsent.get(APPOINTMENT_REMINDER)
-        if reminder is not None and reminder.send_at > completed_at:
-            self.repo.cancel(session, [reminder.id], "the session took place before the reminder", now)
+                self._schedule(session, booking, kind, CONFIRMATION_OCCASION, send_at, now, 0)
 
     # --- screening events ---------------------------------------------------------------------
 
@@ -146,7 +167,17 @@ class EventHandlers:
 
     # --- helpers ------------------------------------------------------------------------------
 
+    def _known(self, session: Session, booking: Booking):
+        """The projected booking, locked until commit: events of one booking apply one at a time."""
+        return self.repo.booking(session, booking.id, lock=True)
+
+    @staticmethod
+    def _is_news(booking: Booking, known) -> bool:
+        return is_news(booking.version, None if known is None else Known(known.status, known.version))
+
     def _project(self, session: Session, booking: Booking, status: str, now: datetime, **extra) -> None:
+        if booking.version is not None:  # an event without one leaves the newest known version alone
+            extra["version"] = booking.version
         self.repo.save_booking(session, booking.id, now, client_id=booking.data["client_id"], type=booking.type,
                                status=status, start=booking.start, end=booking.end, **extra)
 

@@ -27,12 +27,15 @@ class NotificationSettings(Settings):
     clinic_name: str = "IK Clinics"
     from_address: str = "bookings@ikclinics.example"
     reply_to: str = "hello@ikclinics.example"
-    # Delivery: bounded attempts, exponential backoff, a lease for rows a dead process left in `sending`.
-    max_attempts: int = 5
+    # Delivery: a mail server that is down is retried with exponential backoff until `delivery_give_up`
+    # after the message was due, then it is `failed`; a lease covers the one message a dispatcher is
+    # sending, so one that died mid-send is taken over; a whole SMTP session takes at most twice the
+    # SMTP timeout, well inside the lease.
+    delivery_give_up: timedelta = timedelta(hours=24)
     retry_backoff: timedelta = timedelta(minutes=1)
     retry_backoff_max: timedelta = timedelta(hours=1)
     sending_lease: timedelta = timedelta(minutes=5)
-    dispatch_batch_size: int = 50
+    dispatch_batch_size: int = 50  # messages one dispatcher tick sends, one claim each, before it yields
     smtp_timeout_seconds: float = 30.0
     area_names: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_AREA_NAMES))
 
@@ -56,11 +59,13 @@ ENVIRONMENT = {
     "CLINIC_NAME": ("clinic_name", str),
     "FROM_ADDRESS": ("from_address", str),
     "REPLY_TO": ("reply_to", str),
-    "MAX_ATTEMPTS": ("max_attempts", int),
     "RETRY_BACKOFF_SECONDS": ("retry_backoff", _SECONDS),
     "RETRY_BACKOFF_MAX_SECONDS": ("retry_backoff_max", _SECONDS),
     "SENDING_LEASE_SECONDS": ("sending_lease", _SECONDS),
+    "SMTP_TIMEOUT_SECONDS": ("smtp_timeout_seconds", float),
 }
+# Named without the service prefix in the handout: (environment variable, field, parser).
+UNPREFIXED = [("CLINIC_DELIVERY_GIVE_UP_HOURS", "delivery_give_up", _HOURS)]
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> NotificationSettings:
@@ -68,8 +73,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> NotificationSetti
     shared = load_shared_settings("notifications", env)
     values = {f.name: getattr(shared, f.name) for f in fields(Settings)}
     values["area_names"] = {area.id: area.name for area in load_areas(env)}
-    for suffix, (name, parse) in ENVIRONMENT.items():
-        raw = env.get(f"CLINIC_NOTIFICATIONS_{suffix}")
+    named = [(f"CLINIC_NOTIFICATIONS_{suffix}", name, parse) for suffix, (name, parse) in ENVIRONMENT.items()]
+    for variable, name, parse in named + UNPREFIXED:
+        raw = env.get(variable)
         if raw:
             values[name] = parse(raw)
-    return NotificationSettings(**values)
+    settings = NotificationSettings(**values)
+    if timedelta(seconds=2 * settings.smtp_timeout_seconds) >= settings.sending_lease:
+        raise ValueError("CLINIC_NOTIFICATIONS_SENDING_LEASE_SECONDS must be more than twice the SMTP timeout: "
+                         "a send that outlives its lease can be sent again by another dispatcher")
+    return settings

@@ -95,10 +95,9 @@ def clock():
     return Clock(datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc))
 
 
-@pytest.fixture
-def settings(tmp_path, database_url):
+def migrated_settings(data_dir, database_url):
     settings = load_settings({
-        "CLINIC_DATA_DIR": str(tmp_path), "CLINIC_NOTIFICATIONS_DATABASE_URL": database_url,
+        "CLINIC_DATA_DIR": str(data_dir), "CLINIC_NOTIFICATIONS_DATABASE_URL": database_url,
         "CLINIC_STAFF_TOKEN": STAFF_TOKEN, "CLINIC_SECRET_KEY": "test-secret-key",
     })
     upgrade("notifications", settings.database_url)
@@ -106,8 +105,21 @@ def settings(tmp_path, database_url):
 
 
 @pytest.fixture
+def settings(tmp_path, database_url):
+    return migrated_settings(tmp_path, database_url)
+
+
+@pytest.fixture
 def system(settings, clock):
     system = System(settings, clock)
+    yield system
+    system.engine.dispose()
+
+
+@pytest.fixture
+def postgres_system(tmp_path, postgres_url_factory, clock):
+    """The parts on PostgreSQL only: for what several processes do at once (FOR UPDATE SKIP LOCKED)."""
+    system = System(migrated_settings(tmp_path, postgres_url_factory()), clock)
     yield system
     system.engine.dispose()
 

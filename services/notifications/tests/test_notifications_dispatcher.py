@@ -1,8 +1,19 @@
-"""The dispatcher: due messages go out once, through SMTP or the .eml outbox; failures retry with a
-backoff and end as `failed`; a claim whose process died is taken again after its lease."""
+"""The dispatcher: due messages go out once, through SMTP or the .eml outbox; a mail server that is
+down is retried with a backoff until the give-up time, a 5xx refusal fails at once; a claim whose
+process died is taken again after its lease, and one dispatcher never holds more than it is sending."""
 import smtplib
+import threading
 from datetime import timedelta
 from email import message_from_bytes, policy
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from sqlalchemy.engine import make_url
+
+from clinic_shared.db import make_engine, make_session_factory
+from clinic_shared.tcp_proxy import TcpProxy
+from clinic_shared.testing import free_port
 
 from notifications.delivery import SmtpTransport, message_id
 from notifications.dispatcher import Dispatcher
@@ -104,21 +115,82 @@ def test_failure_backs_off_then_succeeds(system, clock, booking_data):
     assert transport.calls == 3
 
 
-def test_gives_up_after_max_attempts(system, clock, booking_data):
-    transport = FailingTransport(failures=100)
-    dispatcher = dispatcher_with(system, transport, max_attempts=3)
-    system.deliver("booking.confirmed", booking_data())  # only pre_treatment falls due in the next hours
-    for _ in range(6):
+def test_a_mail_server_down_for_hours_is_retried_until_the_give_up_time(system, clock, booking_data):
+    transport = FailingTransport(failures=1000)
+    dispatcher = dispatcher_with(system, transport, delivery_give_up=timedelta(hours=24))
+    system.deliver("booking.confirmed", booking_data())  # only pre_treatment falls due in the next days
+    due = clock.now
+    while clock.now < due + timedelta(hours=24):
         dispatcher.dispatch_due()
-        clock.advance(timedelta(hours=1))
+        pre = system.by_kind("b1")["pre_treatment"]
+        assert pre.status == "scheduled"  # never failed while the give-up time is ahead, however many tries
+        clock.now = pre.not_before
+    dispatcher.dispatch_due()
     pre = system.by_kind("b1")["pre_treatment"]
-    assert pre.status == "failed" and pre.attempts == 3 and "connection unexpectedly closed" in pre.last_error
-    assert transport.calls == 3
+    assert pre.status == "failed" and "connection unexpectedly closed" in pre.last_error
+    assert transport.calls == pre.attempts > 5 and pre.send_at == due
+
+
+class RefusingMailbox:
+    """A real SMTP server's handler that answers RCPT with `reply` (e.g. "451 …" or "550 …"); None accepts."""
+
+    def __init__(self, reply):
+        self.reply = reply
+        self.received = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.reply:
+            return self.reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received.append(envelope.content)
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def refusing_smtp_server():
+    mailbox = RefusingMailbox(reply=None)
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    mailbox.url = f"smtp://127.0.0.1:{controller.port}"
+    yield mailbox
+    controller.stop()
+
+
+def test_a_temporary_refusal_is_retried_and_a_permanent_one_fails_at_once(system, clock, booking_data,
+                                                                          refusing_smtp_server):
+    server = refusing_smtp_server
+    dispatcher = dispatcher_with(system, SmtpTransport(server.url, timeout=5))
+    server.reply = "451 4.3.0 Mailbox temporarily unavailable, try again later"
+    system.deliver("booking.confirmed", booking_data(booking_id="b1"))
+    dispatcher.dispatch_due()
+    pre = system.by_kind("b1")["pre_treatment"]
+    assert pre.status == "scheduled" and "451" in pre.last_error
+    server.reply = None
+    clock.now = pre.not_before
+    dispatcher.dispatch_due()
+    assert system.by_kind("b1")["pre_treatment"].status == "sent" and len(server.received) == 1
+
+    server.reply = "550 5.1.1 No such user here"
+    system.deliver("booking.confirmed", booking_data(booking_id="b2", client_id="c2", email="nobody@example.org"))
+    dispatcher.dispatch_due()
+    pre = system.by_kind("b2")["pre_treatment"]
+    assert pre.status == "failed" and pre.attempts == 1 and "550" in pre.last_error
+
+
+def test_an_unreachable_mail_server_is_retried(system, clock, booking_data):
+    dispatcher = dispatcher_with(system, SmtpTransport(f"smtp://127.0.0.1:{free_port()}", timeout=5))
+    system.deliver("booking.confirmed", booking_data())
+    dispatcher.dispatch_due()
+    pre = system.by_kind("b1")["pre_treatment"]
+    assert pre.status == "scheduled" and pre.attempts == 1 and "ConnectionRefusedError" in pre.last_error
 
 
 def test_a_claim_whose_process_died_is_retried_after_the_lease(system, clock, booking_data):
     system.deliver("booking.confirmed", booking_data())
-    [claimed] = system.dispatcher.claim()  # the process dies right after claiming
+    claimed = system.dispatcher.claim()  # the process dies right after claiming
     assert system.by_kind("b1")["pre_treatment"].status == "sending"
     assert system.dispatcher.dispatch_due() == 0  # still leased to the dead process
     clock.advance(system.settings.sending_lease)
@@ -127,12 +199,71 @@ def test_a_claim_whose_process_died_is_retried_after_the_lease(system, clock, bo
     assert pre.status == "sent" and pre.attempts == 2 and pre.id == claimed.id
 
 
-def test_two_dispatchers_never_send_one_message_twice(system, clock, booking_data):
+def test_two_dispatchers_never_claim_one_message_together(system, clock, booking_data):
     for n in range(6):
         system.deliver("booking.confirmed", booking_data(booking_id=f"b{n}", client_id=f"c{n}"))
     other = dispatcher_with(system, system.outbox)
-    first, second = system.dispatcher.claim(), other.claim()
-    assert len(first) == 6 and second == []
+    claims = [d.claim() for _ in range(3) for d in (system.dispatcher, other)]
+    assert len({row.id for row in claims}) == 6  # one message per claim, never one twice
+    assert system.dispatcher.claim() is None and other.claim() is None
+
+
+class Recording:
+    def __init__(self, sent, meanwhile=None, clock=None, takes=timedelta(0)):
+        self.sent, self.meanwhile, self.clock, self.takes = sent, meanwhile, clock, takes
+
+    def send(self, message, notification_id):
+        self.sent.append(notification_id)
+        if self.clock is not None:
+            self.clock.advance(self.takes)
+        if self.meanwhile is not None:
+            self.meanwhile()
+
+
+def test_a_slow_dispatcher_never_has_its_messages_sent_again_by_another(system, clock, booking_data):
+    for n in range(4):
+        system.deliver("booking.confirmed", booking_data(booking_id=f"b{n}", client_id=f"c{n}"))
+    sent = []
+    other = dispatcher_with(system, Recording(sent))
+    # Each send takes half a lease; after each, another dispatcher runs. A claim of many messages under
+    # one lease would run out while they are still waiting their turn, and the other would send them too.
+    slow = dispatcher_with(system, Recording(sent, meanwhile=other.dispatch_due, clock=clock,
+                                             takes=system.settings.sending_lease / 2))
+    slow.dispatch_due()
+    other.dispatch_due()
+    ids = [row.id for row in system.messages() if row.kind == "pre_treatment"]
+    assert sorted(sent) == sorted(ids)  # each once
+    assert {row.status for row in system.messages() if row.kind == "pre_treatment"} == {"sent"}
+
+
+def test_two_dispatchers_at_once_send_every_message_exactly_once(postgres_system, clock, booking_data, smtp_server):
+    system = postgres_system
+    settings = system.settings
+    for n in range(60):
+        system.deliver("booking.confirmed", booking_data(booking_id=f"b{n}", client_id=f"c{n}"))
+    start = threading.Barrier(2)
+    counts = {}
+
+    def dispatch_until_done(name):
+        engine = make_engine(settings.database_url)  # each dispatcher its own engine, as two processes
+        dispatcher = Dispatcher(make_session_factory(engine), system.repo, SmtpTransport(smtp_server.url, timeout=5),
+                                settings, clock)
+        start.wait()
+        counts[name] = 0
+        while claimed := dispatcher.dispatch_due():
+            counts[name] += claimed
+        engine.dispose()
+
+    dispatchers = [threading.Thread(target=dispatch_until_done, args=(name,)) for name in ("a", "b")]
+    for thread in dispatchers:
+        thread.start()
+    for thread in dispatchers:
+        thread.join(120)
+    pre = [row for row in system.messages() if row.kind == "pre_treatment"]
+    assert len(pre) == 60 and {row.status for row in pre} == {"sent"}
+    assert counts["a"] > 0 and counts["b"] > 0  # both really sent
+    received = [m["message"]["Message-ID"] for m in smtp_server.messages]
+    assert sorted(received) == sorted(message_id(row.id, "ikclinics.example") for row in pre)  # once each
 
 
 def test_next_session_reminder_skipped_when_a_later_treatment_is_booked(system, clock, booking_data):
@@ -155,3 +286,31 @@ def test_next_session_reminder_sent_when_the_later_booking_was_cancelled(system,
     clock.advance(timedelta(weeks=8))  # b1's reminder is due 6 weeks after 1 December
     system.dispatcher.dispatch_due()
     assert system.by_kind("b1")["next_session_reminder"].status == "sent"
+
+
+def test_a_database_blip_right_after_the_mail_server_accepted_does_not_send_again(postgres_system, clock,
+                                                                                  booking_data):
+    system = postgres_system
+    system.deliver("booking.confirmed", booking_data())
+    direct = make_url(system.settings.database_url)
+    proxy = TcpProxy(direct.host, direct.port or 5432, free_port()).start()
+    engine = make_engine(direct.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False))
+    sent = []
+
+    class AcceptedThenTheDatabaseGoes:
+        def send(self, message, notification_id):
+            sent.append(notification_id)
+            proxy.cut()  # the mail server has the message; recording `sent` meets no database for a moment
+            threading.Timer(1.5, proxy.restore).start()
+
+    dispatcher = Dispatcher(make_session_factory(engine), system.repo, AcceptedThenTheDatabaseGoes(),
+                            system.settings, clock)
+    try:
+        assert dispatcher.dispatch_due() == 1
+        clock.advance(system.settings.sending_lease)
+        assert dispatcher.dispatch_due() == 0  # nothing left in `sending` to be taken again
+    finally:
+        engine.dispose()
+        proxy.cut()
+    pre = system.by_kind("b1")["pre_treatment"]
+    assert pre.status == "sent" and sent == [pre.id]

@@ -1,9 +1,12 @@
 """Events, fed as real envelopes through the InboxProcessor, schedule, move and cancel messages."""
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from zoneinfo import ZoneInfo
+
+from clinic_shared.db import make_engine
+from clinic_shared.migrations import upgrade
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -168,3 +171,91 @@ def test_an_event_that_fails_leaves_nothing_behind(system, booking_data):
     with system.sessions() as session:
         assert session.scalar(select(func.count()).select_from(system.tables.inbox)) == 0
     assert system.messages() == []
+
+
+# --- late, repeated and reordered booking events (data.version) ----------------------------------
+
+def rescheduled(booking_data, start, version: int | None):
+    """A `booking.rescheduled`; without a version when `version` is None (as published before versions)."""
+    return booking_data(start=start, previous_start=START.isoformat(), previous_end=END.isoformat(),
+                        **({} if version is None else {"version": version}))
+
+
+def test_a_late_reschedule_after_the_cancellation_changes_nothing(system, clock, booking_data):
+    """The reported defect: confirmed (v1), cancelled (v3), then the reschedule (v2) that came before it."""
+    new_start = START + timedelta(days=7)
+    system.deliver("booking.confirmed", booking_data(version=1))
+    system.deliver("booking.cancelled", booking_data(start=new_start, status="cancelled", version=3))
+    before = system.messages("b1")
+    system.deliver("booking.rescheduled", rescheduled(booking_data, new_start, version=2))
+    assert system.messages("b1") == before
+    assert [r.kind for r in system.messages("b1") if r.status == "scheduled"] == ["cancellation"]
+
+
+def test_a_reschedule_before_its_confirmation_plans_for_the_final_time(system, clock, booking_data):
+    new_start = START + timedelta(days=7)
+    system.deliver("booking.rescheduled", rescheduled(booking_data, new_start, version=2))
+    system.deliver("booking.confirmed", booking_data(version=1))  # late: old news
+    got = system.by_kind("b1")
+    assert {k: r.send_at for k, r in got.items()} == {
+        "pre_treatment": clock.now, "appointment_reminder": new_start - timedelta(hours=24),
+        "aftercare": new_start + timedelta(hours=1), "aftercare_check_in": new_start + timedelta(hours=49),
+        "next_session_reminder": new_start + timedelta(hours=1, weeks=6)}
+    assert "SEQUENCE:1" in got["pre_treatment"].calendar  # version 2: one change after the booking
+    with system.sessions() as session:
+        assert system.repo.booking(session, "b1").version == 2
+
+
+def test_a_repeated_cancellation_keeps_the_cancellation(system, booking_data):
+    system.deliver("booking.confirmed", booking_data(version=1))
+    system.deliver("booking.cancelled", booking_data(status="cancelled", version=2))
+    system.deliver("booking.cancelled", booking_data(status="cancelled", version=2))  # republished copy
+    assert [(r.kind, r.status) for r in system.messages("b1") if r.kind == "cancellation"] == [
+        ("cancellation", "scheduled")]
+
+
+def test_a_late_reschedule_after_the_completion_changes_nothing(system, clock, booking_data):
+    system.deliver("booking.confirmed", booking_data(version=1))
+    completed_at = END + timedelta(minutes=30)
+    system.deliver("booking.completed", booking_data(status="completed", completed_at=completed_at.isoformat(),
+                                                     version=3))
+    before = system.messages("b1")
+    system.deliver("booking.rescheduled", rescheduled(booking_data, START + timedelta(days=7), version=2))
+    assert system.messages("b1") == before
+    assert set(system.by_kind("b1", status="scheduled")) == {"aftercare", "aftercare_check_in",
+                                                             "next_session_reminder"}
+
+
+def test_events_without_a_version_are_ordered_by_state_as_before(system, clock, booking_data):
+    """Published before the booking service raised versions (in flight at the upgrade)."""
+    system.deliver("booking.confirmed", booking_data())
+    new_start = START + timedelta(days=7)
+    system.deliver("booking.rescheduled", rescheduled(booking_data, new_start, version=None))
+    assert system.by_kind("b1", status="scheduled")["appointment_reminder"].send_at == new_start - timedelta(hours=24)
+    system.deliver("booking.cancelled", booking_data(start=new_start, status="cancelled", version=3))  # upgraded
+    with system.sessions() as session:
+        assert system.repo.booking(session, "b1").version == 3
+    system.deliver("booking.rescheduled", rescheduled(booking_data, START + timedelta(days=9), version=None))
+    assert [r.kind for r in system.messages("b1") if r.status == "scheduled"] == ["cancellation"]
+
+
+def test_a_booking_projected_before_the_upgrade_takes_versioned_events(request, database_url, booking_data):
+    """Migration 0003 leaves the version of bookings known before it empty: only unversioned events were
+    applied to them, so the first versioned event is news (and a late unversioned one still is not, after it
+    was cancelled)."""
+    upgrade("notifications", database_url, "0002")
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(text(
+            'INSERT INTO bookings (booking_id, client_id, type, status, start, "end", calendar_sequence, updated_at) '
+            "VALUES ('b1', 'c1', 'treatment', 'confirmed', :start, :end, 0, :start)"),
+            {"start": START.isoformat(), "end": END.isoformat()})
+    engine.dispose()
+    system = request.getfixturevalue("system")  # migrates to the newest revision
+    with system.sessions() as session:
+        assert system.repo.booking(session, "b1").version is None
+    system.deliver("booking.cancelled", booking_data(status="cancelled", version=2))
+    system.deliver("booking.rescheduled", rescheduled(booking_data, START + timedelta(days=7), version=None))
+    with system.sessions() as session:
+        assert system.repo.booking(session, "b1").version == 2
+    assert [r.kind for r in system.messages("b1") if r.status == "scheduled"] == ["cancellation"]

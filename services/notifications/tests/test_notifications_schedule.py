@@ -97,5 +97,17 @@ def test_settings_defaults_are_the_clinics(timings):
     assert timings.check_in_after_end == timedelta(hours=48)
     assert timings.next_session_after_end == timedelta(weeks=6)
     assert timings.aftercare_after_end == timedelta(0)
-    assert timings.max_attempts == 5 and timings.smtp_url is None
+    assert timings.delivery_give_up == timedelta(hours=24) and timings.smtp_url is None
     assert timings.area_name("decolletage") == "Décolletage" and timings.area_name("new_area") == "New area"
+
+
+def test_delivery_give_up_and_smtp_timeout_come_from_the_environment(tmp_path):
+    settings = load_settings({"CLINIC_DATA_DIR": str(tmp_path), "CLINIC_DELIVERY_GIVE_UP_HOURS": "6",
+                              "CLINIC_NOTIFICATIONS_SMTP_TIMEOUT_SECONDS": "10"})
+    assert settings.delivery_give_up == timedelta(hours=6) and settings.smtp_timeout_seconds == 10
+
+
+def test_a_lease_a_send_could_outlive_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="SENDING_LEASE"):
+        load_settings({"CLINIC_DATA_DIR": str(tmp_path), "CLINIC_NOTIFICATIONS_SENDING_LEASE_SECONDS": "60",
+                       "CLINIC_NOTIFICATIONS_SMTP_TIMEOUT_SECONDS": "30"})

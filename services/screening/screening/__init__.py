@@ -8,9 +8,11 @@ def create_app(settings=None, **overrides):
     from clinic_shared.broker import broker_ok
     from clinic_shared.db import database_ok, make_engine, make_session_factory
     from clinic_shared.heartbeat import worker_check
+    from clinic_shared.openapi import document_settings
     from clinic_shared.web import create_service_app
 
     from .api.questionnaire import questionnaire_blueprint
+    from .api.schemas import documented_settings
     from .api.screenings import screenings_blueprint
     from .context import EXTENSION_KEY, ScreeningContext
     from .domain.ruleset import load_ruleset
@@ -33,6 +35,7 @@ def create_app(settings=None, **overrides):
         "worker": worker_check(context.session_factory, heartbeat, base.worker_heartbeat_timeout_seconds),
     })
     app.extensions[EXTENSION_KEY] = context
+    document_settings(api, documented_settings(settings.areas, ruleset))
     api.register_blueprint(questionnaire_blueprint())
     api.register_blueprint(screenings_blueprint())
     return app

@@ -9,7 +9,7 @@ from clinic_shared.auth import authorised
 
 from .context import client_filter, require_client, require_principal, require_staff, scheduler
 from .schemas import (BookingListSchema, BookingRequestSchema, BookingSchema, BookingsQuerySchema,
-                      CancelSchema, IdempotencyHeaderSchema, RescheduleSchema)
+                      CancelSchema, IdempotencyHeaderSchema, IfMatchHeaderSchema, RescheduleSchema)
 
 blp = Blueprint("bookings", __name__, url_prefix="/api", description="Bookings")
 
@@ -49,26 +49,31 @@ class BookingById(MethodView):
 class CancelBooking(MethodView):
     @authorised(require_principal)
     @blp.arguments(CancelSchema)
+    @blp.arguments(IfMatchHeaderSchema, location="headers")
     @blp.response(200, BookingSchema)
-    def post(self, body, booking_id):
+    def post(self, body, headers, booking_id):
         """Cancel a confirmed booking (its client or staff); its unsent messages are cancelled."""
-        return scheduler().booking_view(scheduler().cancel(booking_id, client_filter(g.principal), body["reason"]))
+        return scheduler().booking_view(scheduler().cancel(booking_id, client_filter(g.principal), body["reason"],
+                                                           headers.get("if_match")))
 
 
 @blp.route("/bookings/<booking_id>/reschedule")
 class RescheduleBooking(MethodView):
     @authorised(require_principal)
     @blp.arguments(RescheduleSchema)
+    @blp.arguments(IfMatchHeaderSchema, location="headers")
     @blp.response(200, BookingSchema)
-    def post(self, body, booking_id):
+    def post(self, body, headers, booking_id):
         """Move a confirmed booking to a new start, by the same rules as a new booking."""
-        return scheduler().booking_view(scheduler().reschedule(booking_id, client_filter(g.principal), body["start"]))
+        return scheduler().booking_view(scheduler().reschedule(booking_id, client_filter(g.principal), body["start"],
+                                                               headers.get("if_match")))
 
 
 @blp.route("/bookings/<booking_id>/complete")
 class CompleteBooking(MethodView):
     @authorised(require_staff)
+    @blp.arguments(IfMatchHeaderSchema, location="headers")
     @blp.response(200, BookingSchema)
-    def post(self, booking_id):
+    def post(self, headers, booking_id):
         """Mark a confirmed booking completed (staff); aftercare is sent at once."""
-        return scheduler().booking_view(scheduler().complete(booking_id))
+        return scheduler().booking_view(scheduler().complete(booking_id, headers.get("if_match")))

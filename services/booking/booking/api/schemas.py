@@ -4,14 +4,35 @@ from __future__ import annotations
 from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from webargs.fields import DelimitedList
 
 from clinic_shared.datetimes import OffsetDateTime
+from clinic_shared.openapi import DOCUMENTED_BY
+
+from ..domain.clinic import ClinicRules
 
 BOOKING_TYPES = ("treatment", "consultation")
+STATUSES = ("confirmed", "cancelled", "completed")
 MAX_RANGE_DAYS = 31
 # Far outside any bookable time, and far from datetime's limits (arithmetic there overflows: a 500).
 EARLIEST, LATEST = date(1900, 1, 1), date(9000, 12, 31)
 DATE_RANGE = validate.Range(min=EARLIEST, max=LATEST, error="Not a date the clinic can book.")
+# The same bounds as the document says them: JSON Schema's `format` alone allows the years 0001-9999.
+YEAR_PATTERN = "^(19[0-9]{2}|[2-8][0-9]{3}|9000)-"
+DATE_DOC = {"pattern": YEAR_PATTERN}
+DATE_TIME_DOC = {"type": "string", "format": "date-time", "pattern": YEAR_PATTERN,
+                 "description": "ISO 8601 with an offset, e.g. 2026-12-01T09:00:00+00:00."}
+AREA = {DOCUMENTED_BY: "areas"}
+
+
+def documented_settings(rules: ClinicRules) -> dict:
+    """What this app's document says about its settings (clinic_shared.openapi.document_settings)."""
+    (fewest, most), (nearest, furthest) = rules.course_sessions, rules.course_interval_weeks
+    return {
+        "areas": {"type": "string", "enum": [area.id for area in rules.areas]},
+        "course_sessions": {"minimum": fewest, "maximum": most},
+        "course_interval_weeks": {"minimum": nearest, "maximum": furthest},
+    }
 
 
 class ClinicDateTime(OffsetDateTime):
@@ -25,44 +46,49 @@ class ClinicDateTime(OffsetDateTime):
 
 
 class AreaSchema(Schema):
-    id = fields.String()
-    name = fields.String()
-    duration_minutes = fields.Integer()
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    duration_minutes = fields.Integer(required=True)
 
 
 class ConsultationSchema(Schema):
-    duration_minutes = fields.Integer()
+    duration_minutes = fields.Integer(required=True)
 
 
 class TreatmentsSchema(Schema):
-    areas = fields.List(fields.Nested(AreaSchema))
-    consultation = fields.Nested(ConsultationSchema)
-    max_session_minutes = fields.Integer()
+    areas = fields.List(fields.Nested(AreaSchema), required=True)
+    consultation = fields.Nested(ConsultationSchema, required=True)
+    max_session_minutes = fields.Integer(required=True)
 
 
 class PractitionerSchema(Schema):
-    id = fields.String()
-    name = fields.String()
+    id = fields.String(required=True)
+    name = fields.String(required=True)
 
 
 class PractitionersSchema(Schema):
-    practitioners = fields.List(fields.Nested(PractitionerSchema))
+    practitioners = fields.List(fields.Nested(PractitionerSchema), required=True)
 
 
-class AreasField(fields.Field):
-    """`areas=face,neck` in a query string."""
+class AreasParameter(DelimitedList):
+    """`areas=face,neck` in a query string; blanks around and between the commas are ignored."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str):
-            raise ValidationError("A comma-separated list of area ids.")
-        return [a.strip() for a in value.split(",") if a.strip()]
+        if isinstance(value, str):
+            value = ",".join(part.strip() for part in value.split(",") if part.strip())
+            if not value:
+                return []
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class AvailabilityQuerySchema(Schema):
-    date = fields.Date(validate=DATE_RANGE, metadata={"description": "One local day (YYYY-MM-DD)."})
-    from_ = fields.Date(data_key="from", validate=DATE_RANGE, metadata={"description": "First day of a range (with `to`)."})
-    to = fields.Date(validate=DATE_RANGE, metadata={"description": "Last day of a range, at most 31 days in all."})
-    areas = AreasField(load_default=list, metadata={"description": "Comma-separated area ids."})
+    date = fields.Date(validate=DATE_RANGE, metadata={"description": "One local day (YYYY-MM-DD).", **DATE_DOC})
+    from_ = fields.Date(data_key="from", validate=DATE_RANGE,
+                        metadata={"description": "First day of a range (with `to`).", **DATE_DOC})
+    to = fields.Date(validate=DATE_RANGE,
+                     metadata={"description": "Last day of a range, at most 31 days in all.", **DATE_DOC})
+    areas = AreasParameter(fields.String(metadata=AREA), load_default=list,
+                           metadata={"description": "Comma-separated area ids (treatment only)."})
     type = fields.String(load_default="treatment", validate=validate.OneOf(BOOKING_TYPES))
 
     @validates_schema
@@ -85,21 +111,22 @@ class AvailabilityQuerySchema(Schema):
 
 
 class SlotSchema(Schema):
-    start = fields.String()
-    end = fields.String()
-    practitioners_free = fields.Integer()
+    start = fields.String(required=True, metadata={"format": "date-time"})
+    end = fields.String(required=True, metadata={"format": "date-time"})
+    practitioners_free = fields.Integer(required=True, validate=validate.Range(min=1))
 
 
 class AvailabilitySchema(Schema):
-    timezone = fields.String()
-    slots = fields.List(fields.Nested(SlotSchema))
+    timezone = fields.String(required=True)
+    slots = fields.List(fields.Nested(SlotSchema), required=True)
 
 
 class BookingRequestSchema(Schema):
     screening_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     type = fields.String(load_default="treatment", validate=validate.OneOf(BOOKING_TYPES))
-    areas = fields.List(fields.String(), load_default=list)
-    start = ClinicDateTime(required=True, metadata={"type": "string", "format": "date-time"})
+    areas = fields.List(fields.String(metadata=AREA), load_default=list,
+                        metadata={"uniqueItems": True, "description": "Treatment only (at least one)."})
+    start = ClinicDateTime(required=True, metadata=DATE_TIME_DOC)
 
 
 class IdempotencyHeaderSchema(Schema):
@@ -107,26 +134,43 @@ class IdempotencyHeaderSchema(Schema):
                                     metadata={"description": "Repeat a request safely: same key, same booking."})
 
 
+class VersionTag(fields.Integer):
+    """`If-Match: "3"` (an entity tag) or `If-Match: 3`: the booking's `version` the change is meant for."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            value = value.strip().removeprefix("W/").strip('"')
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class IfMatchHeaderSchema(Schema):
+    if_match = VersionTag(data_key="If-Match", validate=validate.Range(min=1), metadata={
+        "description": "Change the booking only if its `version` is still this one; otherwise 409 `conflict`."})
+
+
 class BookingSchema(Schema):
-    id = fields.String()
-    reference = fields.String()
-    status = fields.String()
-    type = fields.String()
-    areas = fields.List(fields.String())
-    start = fields.String(metadata={"format": "date-time"})
-    end = fields.String(metadata={"format": "date-time"})
-    practitioner = fields.Nested(PractitionerSchema)
-    client_id = fields.String()
-    screening_id = fields.String()
-    course_id = fields.String(allow_none=True)
+    id = fields.String(required=True)
+    reference = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    type = fields.String(required=True, validate=validate.OneOf(BOOKING_TYPES))
+    areas = fields.List(fields.String(), required=True)
+    start = fields.String(required=True, metadata={"format": "date-time"})
+    end = fields.String(required=True, metadata={"format": "date-time"})
+    practitioner = fields.Nested(PractitionerSchema, required=True)
+    client_id = fields.String(required=True)
+    screening_id = fields.String(required=True)
+    course_id = fields.String(required=True, allow_none=True)
+    version = fields.Integer(required=True, validate=validate.Range(min=1), metadata={
+        "description": "Raised by every change; send it as `If-Match` to change only the booking you saw."})
 
 
 class BookingListSchema(Schema):
-    bookings = fields.List(fields.Nested(BookingSchema))
+    bookings = fields.List(fields.Nested(BookingSchema), required=True)
 
 
 class BookingsQuerySchema(Schema):
-    date = fields.Date(validate=DATE_RANGE, metadata={"description": "Only bookings starting on this local day."})
+    date = fields.Date(validate=DATE_RANGE,
+                       metadata={"description": "Only bookings starting on this local day.", **DATE_DOC})
 
 
 class CancelSchema(Schema):
@@ -134,31 +178,31 @@ class CancelSchema(Schema):
 
 
 class RescheduleSchema(Schema):
-    start = ClinicDateTime(required=True, metadata={"type": "string", "format": "date-time"})
+    start = ClinicDateTime(required=True, metadata=DATE_TIME_DOC)
 
 
 class CourseRequestSchema(Schema):
     screening_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    areas = fields.List(fields.String(), required=True)
-    sessions = fields.Integer(required=True, strict=True)
-    interval_weeks = fields.Integer(required=True, strict=True)
-    start = ClinicDateTime(required=True, metadata={"type": "string", "format": "date-time"})
+    areas = fields.List(fields.String(metadata=AREA), required=True, metadata={"minItems": 1, "uniqueItems": True})
+    sessions = fields.Integer(required=True, strict=True, metadata={DOCUMENTED_BY: "course_sessions"})
+    interval_weeks = fields.Integer(required=True, strict=True, metadata={DOCUMENTED_BY: "course_interval_weeks"})
+    start = ClinicDateTime(required=True, metadata=DATE_TIME_DOC)
 
 
 class CourseSchema(Schema):
-    id = fields.String()
-    client_id = fields.String()
-    screening_id = fields.String()
-    areas = fields.List(fields.String())
-    sessions = fields.Integer()
-    interval_weeks = fields.Integer()
-    bookings = fields.List(fields.Nested(BookingSchema))
+    id = fields.String(required=True)
+    client_id = fields.String(required=True)
+    screening_id = fields.String(required=True)
+    areas = fields.List(fields.String(), required=True)
+    sessions = fields.Integer(required=True)
+    interval_weeks = fields.Integer(required=True)
+    bookings = fields.List(fields.Nested(BookingSchema), required=True)
 
 
 class ClosureSchema(Schema):
-    date = fields.Date(required=True, validate=DATE_RANGE)
+    date = fields.Date(required=True, validate=DATE_RANGE, metadata=DATE_DOC)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
 class ClosureListSchema(Schema):
-    closures = fields.List(fields.Nested(ClosureSchema))
+    closures = fields.List(fields.Nested(ClosureSchema), required=True)

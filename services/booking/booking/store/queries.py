@@ -7,10 +7,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, select, text
 from sqlalchemy.orm import Session
 
+from ..domain.lifecycle import COMPLETED, CONFIRMED
 from ..domain.practitioners import Busy
 from .tables import bookings, closures, screenings
-
-CONFIRMED = "confirmed"
 
 
 def screening(session: Session, screening_id: str, lock: bool = False):
@@ -26,8 +25,10 @@ def screening(session: Session, screening_id: str, lock: bool = False):
     return session.execute(query).first()
 
 
-def booking(session: Session, booking_id: str):
-    return session.execute(select(bookings).where(bookings.c.id == booking_id)).first()
+def booking(session: Session, booking_id: str, lock: bool = False):
+    """The booking; with `lock`, its row stays locked until commit (FOR UPDATE; ignored by SQLite)."""
+    query = select(bookings).where(bookings.c.id == booking_id)
+    return session.execute(query.with_for_update() if lock else query).first()
 
 
 def list_bookings(session: Session, client_id: str | None, start: datetime | None = None,
@@ -61,7 +62,7 @@ def treatment_starts(session: Session, client_id: str, exclude_id: str | None = 
     query = select(bookings.c.start_at).where(
         bookings.c.client_id == client_id,
         bookings.c.type == "treatment",
-        bookings.c.status.in_((CONFIRMED, "completed")),
+        bookings.c.status.in_((CONFIRMED, COMPLETED)),
     )
     if exclude_id is not None:
         query = query.where(bookings.c.id != exclude_id)

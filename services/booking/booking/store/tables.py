@@ -58,6 +58,8 @@ bookings = Table(
     Column("cancelled_at", UTCDateTime(), nullable=True),
     Column("cancel_reason", Text, nullable=True),
     Column("completed_at", UTCDateTime(), nullable=True),
+    # Raised by every change (1 when booked); events carry it as `data.version` so consumers can skip stale ones.
+    Column("version", Integer, nullable=False, server_default="1"),
     Index("ix_bookings_client_start", "client_id", "start_at"),
     Index("ix_bookings_practitioner_start", "practitioner_id", "start_at"),
     Index("ix_bookings_start", "start_at"),

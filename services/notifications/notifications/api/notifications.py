@@ -1,16 +1,22 @@
-"""GET /api/notifications: the messages of a booking (owner or staff), or a client's own, or all (staff)."""
+"""GET /api/notifications: the messages of a booking (owner or staff), or a client's own, or all (staff);
+POST /api/notifications/{id}/retry: staff send a `failed` message again."""
 from __future__ import annotations
 
 from flask import current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from clinic_shared.audit import record_audit
 from clinic_shared.auth import authorised
 from clinic_shared.datetimes import to_local_iso
+from clinic_shared.db import transaction
 from clinic_shared.errors import ApiError
+from clinic_shared.web import ErrorEnvelopeSchema, request_id
 
 from ..domain.kinds import SCHEDULED, SENDING
-from .schemas import NotificationListSchema, NotificationQuerySchema
+from .schemas import NotificationListSchema, NotificationQuerySchema, NotificationSchema
+
+BEARER = [{"bearerAuth": []}]
 
 blp = Blueprint("notifications", __name__, url_prefix="/api/notifications",
                 description="The e-mails a booking or a screening sends.")
@@ -37,25 +43,55 @@ def _principal():
     return principal
 
 
+def _staff():
+    return current_app.extensions["notifications"].authority.require_staff(request, "notifications")
+
+
 @blp.route("")
 class Notifications(MethodView):
     @authorised(_principal)  # the token first: no token is 401 even when the query is also wrong
     @blp.arguments(NotificationQuerySchema, location="query")
     @blp.response(200, NotificationListSchema)
-    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.alt_response(401, schema=ErrorEnvelopeSchema, description="No token, or a bad one.")
+    @blp.doc(security=BEARER)
     def get(self, query):
-        """List notifications, ordered by when they are due."""
+        """List notifications, ordered by when they are due.
+
+        A filter never answers 404: a booking this service has not heard of yet, or another client's,
+        gives an empty list (a client only ever sees their own messages)."""
         service = current_app.extensions["notifications"]
         principal = g.principal
-        booking_id = query.get("booking_id")
         statuses = None
         if "status" in query:
             statuses = (SCHEDULED, SENDING) if query["status"] == SCHEDULED else (query["status"],)
         with service.session_factory() as session:
-            if booking_id is not None:
-                booking = service.repository.booking(session, booking_id)
-                if booking is None or not principal.may_see(booking.client_id):
-                    raise ApiError(404, "not_found", "No such booking.")
             client_id = None if principal.is_staff else principal.client_id
-            rows = service.repository.list(session, booking_id=booking_id, client_id=client_id, statuses=statuses)
+            rows = service.repository.list(session, booking_id=query.get("booking_id"), client_id=client_id,
+                                           statuses=statuses)
         return {"notifications": [to_json(row, service.settings.tz) for row in rows]}
+
+
+@blp.route("/<notification_id>/retry")
+class RetryNotification(MethodView):
+    @authorised(_staff)
+    @blp.response(200, NotificationSchema)
+    @blp.alt_response(401, schema=ErrorEnvelopeSchema, description="No token, or a bad one.")
+    @blp.alt_response(403, schema=ErrorEnvelopeSchema, description="Not a staff token.")
+    @blp.alt_response(404, schema=ErrorEnvelopeSchema, description="No such notification.")
+    @blp.alt_response(409, schema=ErrorEnvelopeSchema, description="The notification is not `failed`.")
+    @blp.doc(security=BEARER)
+    def post(self, notification_id):
+        """Send a `failed` message again (staff): it is `scheduled`, due now."""
+        service = current_app.extensions["notifications"]
+        with transaction(service.session_factory) as session:
+            retried = service.repository.retry(session, notification_id, service.clock())
+            row = service.repository.get(session, notification_id)
+            if retried:  # in the retry's transaction: the trail has it exactly when it happened
+                record_audit(session, service.outbox, g.principal, "notification.retried", "notification",
+                             notification_id, producer="notifications", correlation_id=request_id())
+        if row is None:
+            raise ApiError(404, "not_found", "No such notification.")
+        if not retried:
+            raise ApiError(409, "conflict", f"Only a failed notification can be retried; this one is "
+                                            f"{public_status(row.status)}.")
+        return to_json(row, service.settings.tz)

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from ..domain.kinds import CANCELLED, SCHEDULED, SENDING
+from ..domain.kinds import CANCELLED, FAILED, SCHEDULED, SENDING
 from ..domain.rendering import Rendered
 from .tables import Tables
 
@@ -62,6 +62,17 @@ class Repository:
             session.execute(update(self.n).where(self.n.c.id.in_(notification_ids), self.n.c.status == SCHEDULED)
                             .values(status=CANCELLED, last_error=why, updated_at=now))
 
+    def retry(self, session: Session, notification_id: str, now: datetime) -> bool:
+        """A `failed` message becomes `scheduled` again, due now (and given a fresh give-up time from
+        now); False when it is not failed (or does not exist)."""
+        retried = session.execute(update(self.n).where(self.n.c.id == notification_id, self.n.c.status == FAILED)
+                                  .values(status=SCHEDULED, send_at=now, not_before=now, lease_expires_at=None,
+                                          updated_at=now))
+        return retried.rowcount == 1
+
+    def get(self, session: Session, notification_id: str):
+        return session.execute(select(self.n).where(self.n.c.id == notification_id)).first()
+
     def list(self, session: Session, booking_id: str | None = None, client_id: str | None = None,
              statuses: tuple[str, ...] | None = None) -> list:
         query = select(self.n)
@@ -75,8 +86,11 @@ class Repository:
 
     # --- bookings projection ------------------------------------------------------------------
 
-    def booking(self, session: Session, booking_id: str):
-        return session.execute(select(self.b).where(self.b.c.booking_id == booking_id)).first()
+    def booking(self, session: Session, booking_id: str, lock: bool = False):
+        """The projected booking; with `lock`, its row stays locked until commit (FOR UPDATE on PostgreSQL),
+        so two events of one booking handled at once by two consumers apply one after the other."""
+        query = select(self.b).where(self.b.c.booking_id == booking_id)
+        return session.execute(query.with_for_update() if lock else query).first()
 
     def save_booking(self, session: Session, booking_id: str, now: datetime, **values) -> None:
         if self.booking(session, booking_id) is None:

@@ -62,6 +62,9 @@ def bookings_table(metadata: MetaData) -> Table:
         Column("start", UTCDateTime(), nullable=False),
         Column("end", UTCDateTime(), nullable=False),
         Column("calendar_sequence", Integer, nullable=False, default=0),
+        # The newest booking version applied (`data.version` of its events); None while only
+        # events without a version were applied. Older and equal versions are old news.
+        Column("version", Integer, nullable=True),
         Column("updated_at", UTCDateTime(), nullable=False),
     )
 

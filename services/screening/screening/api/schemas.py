@@ -5,22 +5,30 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from clinic_shared.openapi import DOCUMENTED_BY
+
 from ..context import current_context
 from ..domain.clearance import DECISIONS
 from ..domain.evaluation import answer_errors
-from ..domain.ruleset import OUTCOMES
+from ..domain.ruleset import OUTCOMES, RuleSet
 
-_PHONE = re.compile(r"^\+?[0-9 ()\-.]{5,30}$")
-
-
-def _not_blank(value: str) -> None:
-    if not value.strip():
-        raise ValidationError("Must not be empty.")
+# At least five digits among spaces, dots, dashes and parentheses, an optional leading +; written
+# without look-ahead so that the document's `pattern` means the same in any JSON Schema validator.
+PHONE_PATTERN = r"^\+?[ ().\-]*([0-9][ ().\-]*){5,}$"
+NOT_BLANK_PATTERN = r"[^ \t\n\r\f\v]"  # the whitespace that every regex dialect agrees on
 
 
-def _phone(value: str) -> None:
-    if not _PHONE.match(value) or sum(c.isdigit() for c in value) < 5:
-        raise ValidationError("Not a valid phone number (digits, spaces, +, -, parentheses).")
+def documented_settings(areas, ruleset: RuleSet) -> dict:
+    """What this app's document says about its settings (clinic_shared.openapi.document_settings)."""
+    answers = {}
+    for question in ruleset.questions:
+        answers[question.id] = ({"type": "boolean"} if question.type == "boolean"
+                                else {"type": "string", "enum": list(question.choices)})
+    return {
+        "areas": {"type": "string", "enum": list(areas)},
+        "answers": {"type": "object", "properties": answers, "required": list(answers),
+                    "additionalProperties": False},
+    }
 
 
 def _known_areas(values: list) -> None:
@@ -42,18 +50,35 @@ class AnswersField(fields.Field):
         return dict(value)
 
 
+def _matches(pattern: str, message: str):
+    """A validator meaning what `pattern` means in the document: JSON Schema searches, and its `$` is
+    the very end (Python's would also match before a final newline)."""
+    compiled = re.compile(pattern[:-1] + r"\Z" if pattern.endswith("$") else pattern)
+
+    def check(value: str) -> None:
+        if not compiled.search(value):
+            raise ValidationError(message)
+    return check
+
+
 class ClientInSchema(Schema):
-    name = fields.String(required=True, validate=[_not_blank, validate.Length(max=200)])
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=200),
+                                                  _matches(NOT_BLANK_PATTERN, "Must not be empty.")],
+                         metadata={"pattern": NOT_BLANK_PATTERN})
     email = fields.Email(required=True, validate=validate.Length(max=320))
-    phone = fields.String(load_default=None, allow_none=True, validate=_phone)
+    phone = fields.String(load_default=None, allow_none=True, metadata={"pattern": PHONE_PATTERN}, validate=[
+        validate.Length(max=31),
+        _matches(PHONE_PATTERN, "Not a valid phone number (at least 5 digits; spaces, +, -, dots and "
+                                "parentheses allowed).")])
 
 
 class ScreeningInSchema(Schema):
     client = fields.Nested(ClientInSchema, required=True)
-    areas = fields.List(fields.String(), required=True,
-                        validate=[validate.Length(min=1, error="Name at least one area."), _known_areas])
+    areas = fields.List(fields.String(metadata={DOCUMENTED_BY: "areas"}), required=True,
+                        validate=[validate.Length(min=1, error="Name at least one area."), _known_areas],
+                        metadata={"uniqueItems": True})
     answers = AnswersField(required=True, metadata={
-        "type": "object",
+        DOCUMENTED_BY: "answers",
         "description": "One answer per question of GET /api/screening/questionnaire: "
                        "JSON booleans for boolean questions, one of the choices for choice questions."})
 
@@ -69,7 +94,7 @@ class ScreeningQuerySchema(Schema):
 
 class QuestionSchema(Schema):
     id = fields.String(required=True)
-    type = fields.String(required=True)
+    type = fields.String(required=True, validate=validate.OneOf(("boolean", "choice")))
     text = fields.String(required=True)
     choices = fields.List(fields.String())  # choice questions only
 
@@ -85,40 +110,40 @@ class ReasonSchema(Schema):
 
 
 class ClientOutSchema(Schema):
-    name = fields.String()
-    email = fields.String()
-    phone = fields.String(allow_none=True)
+    name = fields.String(required=True)
+    email = fields.String(required=True)
+    phone = fields.String(required=True, allow_none=True)
 
 
 class ClearanceOutSchema(Schema):
-    decision = fields.String()
-    note = fields.String(allow_none=True)
-    decided_by = fields.String()
-    decided_at = fields.String()
+    decision = fields.String(required=True, validate=validate.OneOf(tuple(DECISIONS)))
+    note = fields.String(required=True, allow_none=True)
+    decided_by = fields.String(required=True)
+    decided_at = fields.String(required=True, metadata={"format": "date-time"})
 
 
 class ScreeningCreatedSchema(Schema):
-    id = fields.String()
-    client_id = fields.String()
-    outcome = fields.String()
-    reasons = fields.List(fields.Nested(ReasonSchema))
-    valid_until = fields.String()
-    access_token = fields.String()
+    id = fields.String(required=True)
+    client_id = fields.String(required=True)
+    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
+    reasons = fields.List(fields.Nested(ReasonSchema), required=True)
+    valid_until = fields.String(required=True, metadata={"format": "date-time"})
+    access_token = fields.String(required=True)
 
 
 class ScreeningSchema(Schema):
-    id = fields.String()
-    client_id = fields.String()
-    client = fields.Nested(ClientOutSchema)
-    areas = fields.List(fields.String())
+    id = fields.String(required=True)
+    client_id = fields.String(required=True)
+    client = fields.Nested(ClientOutSchema, required=True)
+    areas = fields.List(fields.String(), required=True)
     answers = fields.Dict()
-    outcome = fields.String()
-    reasons = fields.List(fields.Nested(ReasonSchema))
-    valid_until = fields.String()
-    rules_version = fields.String()
-    created_at = fields.String()
-    clearance = fields.Nested(ClearanceOutSchema, allow_none=True)
+    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
+    reasons = fields.List(fields.Nested(ReasonSchema), required=True)
+    valid_until = fields.String(required=True, metadata={"format": "date-time"})
+    rules_version = fields.String(required=True)
+    created_at = fields.String(required=True, metadata={"format": "date-time"})
+    clearance = fields.Nested(ClearanceOutSchema, required=True, allow_none=True)
 
 
 class ScreeningListSchema(Schema):
-    screenings = fields.List(fields.Nested(ScreeningSchema))
+    screenings = fields.List(fields.Nested(ScreeningSchema), required=True)

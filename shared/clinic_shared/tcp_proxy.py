@@ -1,4 +1,8 @@
-"""A TCP proxy the tests can cut and restore: from the clients' side, a broker that goes away and comes back."""
+"""A TCP proxy tests put in front of a real backend (broker, database) to cut, restore or stall it.
+
+From the clients' side: a backend that goes away and comes back (`cut`, `restore`), or one that
+accepts connections and then never answers (`stall`), as a blocked or hung server does.
+"""
 from __future__ import annotations
 
 import socket
@@ -13,6 +17,8 @@ class TcpProxy:
         self._connections: list[socket.socket] = []
         self._lock = threading.Lock()
         self.accepted = 0  # connections taken since the start: what a client opened through the proxy
+        self._flowing = threading.Event()
+        self._flowing.set()
 
     def start(self) -> "TcpProxy":
         listener = socket.socket()
@@ -27,18 +33,25 @@ class TcpProxy:
         """Refuse new connections and drop every open one, as a stopped broker would."""
         with self._lock:
             if self._listener is not None:
+                try:
+                    self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() a close alone leaves waiting
+                except OSError:
+                    pass
                 self._listener.close()
                 self._listener = None
             for connection in self._connections:
-                try:
-                    connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                connection.close()
+                _drop(connection)
             self._connections.clear()
 
     def restore(self) -> None:
         self.start()
+
+    def stall(self) -> None:
+        """Keep every connection open (and accept new ones) but pass nothing either way from now on."""
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        self._flowing.set()
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
@@ -46,6 +59,10 @@ class TcpProxy:
                 client, _ = listener.accept()
             except OSError:
                 return  # cut
+            with self._lock:
+                if self._listener is not listener:  # accepted just as it was cut
+                    client.close()
+                    return
             try:
                 upstream = socket.create_connection(self._upstream, timeout=5)
                 upstream.settimeout(None)
@@ -58,16 +75,23 @@ class TcpProxy:
             for source, target in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
 
-    @staticmethod
-    def _pump(source: socket.socket, target: socket.socket) -> None:
+    def _pump(self, source: socket.socket, target: socket.socket) -> None:
         try:
             while chunk := source.recv(65536):
+                self._flowing.wait()  # stalled: hold the bytes, as a hung server would
                 target.sendall(chunk)
         except OSError:
             pass
         finally:
             for end in (source, target):
-                try:
-                    end.close()
-                except OSError:
-                    pass
+                _drop(end)
+
+
+def _drop(connection: socket.socket) -> None:
+    """Shut down, then close: a close alone, while the other pump is blocked reading the socket, sends no FIN,
+    and the server behind would keep the session (and its transaction's locks) open."""
+    try:
+        connection.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    connection.close()
