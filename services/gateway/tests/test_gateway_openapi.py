@@ -1,4 +1,6 @@
 """One OpenAPI document out of the services' documents, and the page that renders it."""
+import re
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
@@ -142,5 +144,8 @@ def test_docs_page_renders_the_document(client):
     assert response.status_code == 200
     assert response.content_type.startswith("text/html")
     page = response.get_data(as_text=True)
-    assert 'fetch("/api/openapi.json")' in page
-    assert "<script src=" not in page and "http" not in page  # self-contained: nothing from elsewhere
+    # self-contained: its script and style are the gateway's own files (the CSP allows nothing inline)
+    assert re.findall(r'(?:src|href)="(/static/[^"]+)"', page) == ["/static/docs.css", "/static/docs.js"]
+    script = client.get("/static/docs.js").get_data(as_text=True)
+    assert 'fetch("/api/openapi.json")' in script
+    assert "http" not in page and "http" not in script
