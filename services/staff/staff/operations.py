@@ -109,6 +109,8 @@ def change_member(session: Session, actor: dict, member_id: str, changes: dict, 
     member = repo.member_by_id(session, member_id)
     if member is None:
         raise MemberNotFound(member_id)
+    if not changes:
+        return member
     values = {k: v for k, v in changes.items() if k in ("name", "role", "practitioner_id", "active")}
     if "password" in changes:
         values["password_hash"] = hash_password(changes["password"])

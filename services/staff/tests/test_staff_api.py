@@ -110,12 +110,20 @@ def test_member_rules(client, operator, add_member):
     bad_role = client.post("/api/staff/members", headers=operator,
                            json={"name": "S", "email": "s@clinic.test", "role": "boss", "password": "x" * 12})
     assert bad_role.status_code == 422
-    add_member("reception", "rita@clinic.test")
+    rita = add_member("reception", "rita@clinic.test")
+    unchanged = client.patch(f"/api/staff/members/{rita['id']}", headers=operator, json={})
+    assert unchanged.status_code == 200 and unchanged.get_json() == rita  # nothing to change: nothing changes
+    twelve = client.post("/api/staff/members", headers=operator,
+                         json={"name": "T", "email": "t@clinic.test", "role": "reception", "password": "x" * 12})
+    assert twelve.status_code == 201
     again = client.post("/api/staff/members", headers=operator,
                         json={"name": "R", "email": "Rita@Clinic.test", "role": "admin", "password": "x" * 12})
     assert again.status_code == 409 and error_code(again) == "conflict"
     assert client.patch("/api/staff/members/nobody", headers=operator, json={"name": "X"}).status_code == 404
-    assert client.patch("/api/staff/members/nobody", headers=operator, json={}).status_code == 422
+    assert client.patch("/api/staff/members/nobody", headers=operator, json={}).status_code == 404
+    blank = client.post("/api/staff/members", headers=operator,
+                        json={"name": "  ", "email": "b@clinic.test", "role": "reception", "password": "x" * 12})
+    assert blank.status_code == 422 and "name" in blank.get_json()["error"]["details"]["fields"]
 
 
 def test_made_inactive_or_given_a_new_password_a_member_is_signed_out_everywhere(client, operator, sign_in, add_member):
@@ -206,6 +214,8 @@ def test_audit_pages_never_repeat_or_skip(client, operator, app):
     assert sorted(e["resource"]["id"] for e in window) == ["2026-12-03", "2026-12-04"]
     bad = client.get("/api/audit", headers=operator, query_string={"cursor": "nonsense"})
     assert bad.status_code == 422
+    far = client.get("/api/audit", headers=operator, query_string={"cursor": "0-0"})  # before everything
+    assert far.status_code == 200 and far.get_json() == {"entries": [], "next_cursor": None}
     naive = client.get("/api/audit", headers=operator, query_string={"from": "2026-12-01T10:00:00"})
     assert naive.status_code == 422 and error_code(naive) == "timezone_required"
 

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from staff.domain.lockout import locked_for_seconds, normalise_email
-from staff.domain.passwords import hash_password, password_matches, password_problem
+from staff.domain.passwords import hash_password, password_matches
 from staff.domain.session_tokens import new_token, token_digest
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
@@ -38,10 +38,6 @@ def test_a_password_is_kept_only_as_an_argon2_hash():
     assert not password_matches(hashed, "correct horse battery!")
     assert not password_matches(None, "not a password of anyone")  # the decoy never signs anyone in
     assert not password_matches("not a hash", "anything")
-
-
-def test_passwords_need_twelve_characters():
-    assert password_problem("x" * 11) and password_problem("x" * 12) is None
 
 
 def test_session_tokens_are_random_and_kept_as_digests():

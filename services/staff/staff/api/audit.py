@@ -1,39 +1,19 @@
 """GET /api/audit (admin): the trail of what staff did, newest first, in cursor pages."""
 from __future__ import annotations
 
-import base64
-import json
-from datetime import datetime
-
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from clinic_shared.errors import ApiError
 from clinic_shared.web import ErrorEnvelopeSchema
 
 from ..context import current_context
 from ..store.repository import AuditFilter, audit_page
 from .auth import staff_only
+from .cursors import decode_cursor, encode_cursor
 from .presenters import audit_entry_view
 from .schemas import AuditPageSchema, AuditQuerySchema
 
 BEARER = [{"bearerAuth": []}]
-
-
-def encode_cursor(at: datetime, seq: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps([at.isoformat(), seq]).encode()).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        at, seq = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        parsed = datetime.fromisoformat(at)
-        if parsed.tzinfo is None or not isinstance(seq, int):
-            raise ValueError
-        return parsed, seq
-    except (ValueError, TypeError):
-        raise ApiError(422, "validation_error", "The cursor is not one this list gave.",
-                       {"fields": {"cursor": ["Not a cursor of this list."]}})
 
 
 def audit_blueprint() -> Blueprint:

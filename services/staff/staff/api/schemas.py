@@ -1,25 +1,21 @@
 """Marshmallow schemas of the staff endpoints (requests are strict: unknown fields are refused)."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate
 
 from clinic_shared.datetimes import OffsetDateTime
 from clinic_shared.events import AUDIT_ACTIONS
 from clinic_shared.roles import ROLES
 
 from ..context import current_context
-from ..domain.passwords import password_problem
+from .cursors import CURSOR_PATTERN
+from ..domain.passwords import MIN_LENGTH as MIN_PASSWORD_LENGTH
 
 
-def _not_blank(value: str) -> None:
-    if not value.strip():
-        raise ValidationError("Must not be empty.")
-
-
-def _password(value: str) -> None:
-    problem = password_problem(value)
-    if problem:
-        raise ValidationError(problem)
+# Written as the document says them (minLength, pattern), so what the document allows is accepted.
+_NAME = [validate.Length(min=1, max=200), validate.Regexp(r"^\s*\S", error="Must not be empty.")]
+_PASSWORD = validate.Length(min=MIN_PASSWORD_LENGTH, max=1000,
+                            error=f"A password needs {MIN_PASSWORD_LENGTH} to {{max}} characters.")
 
 
 def _known_practitioner(value: str | None) -> None:
@@ -35,7 +31,7 @@ class SignInSchema(Schema):
 class MemberSchema(Schema):
     id = fields.String()
     name = fields.String()
-    email = fields.String()
+    email = fields.String(allow_none=True, metadata={"description": "null only for the operator key"})
     role = fields.String(validate=validate.OneOf(ROLES))
     practitioner_id = fields.String(allow_none=True)
     active = fields.Boolean()
@@ -56,38 +52,40 @@ class SessionSchema(Schema):
 
 
 class NewMemberSchema(Schema):
-    name = fields.String(required=True, validate=[_not_blank, validate.Length(max=200)])
+    name = fields.String(required=True, validate=_NAME)
     email = fields.Email(required=True, validate=validate.Length(max=320))
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    password = fields.String(required=True, load_only=True, validate=[_password, validate.Length(max=1000)])
+    password = fields.String(required=True, load_only=True, validate=_PASSWORD)
     practitioner_id = fields.String(load_default=None, allow_none=True, validate=_known_practitioner)
 
 
 class MemberChangeSchema(Schema):
-    name = fields.String(validate=[_not_blank, validate.Length(max=200)])
+    """Any of the fields; an empty change changes nothing (and is not audited)."""
+    name = fields.String(validate=_NAME)
     role = fields.String(validate=validate.OneOf(ROLES))
-    password = fields.String(load_only=True, validate=[_password, validate.Length(max=1000)])
+    password = fields.String(load_only=True, validate=_PASSWORD)
     practitioner_id = fields.String(allow_none=True, validate=_known_practitioner)
     active = fields.Boolean()
-
-    @validates_schema
-    def _something(self, data, **kwargs):
-        if not data:
-            raise ValidationError("Name at least one of name, role, password, practitioner_id, active.", "_schema")
 
 
 class MemberListSchema(Schema):
     members = fields.List(fields.Nested(MemberSchema))
 
 
+# Ids here are uuids, "operator" or dates, cursors base64url: short ASCII, so that no query of this list,
+# however filled in, outgrows the request line the servers accept.
+_ID = [validate.Length(min=1, max=64), validate.Regexp(r"^[A-Za-z0-9._:-]+$", error="Not an id.")]
+
+
 class AuditQuerySchema(Schema):
-    actor = fields.String(validate=validate.Length(max=100))
-    resource_id = fields.String(validate=validate.Length(max=100))
+    actor = fields.String(validate=_ID, metadata={"description": "An actor's id (a member's, or `operator`)."})
+    resource_id = fields.String(validate=_ID)
     action = fields.String(validate=validate.OneOf(AUDIT_ACTIONS))
-    from_ = OffsetDateTime(data_key="from", metadata={"type": "string", "format": "date-time"})
-    to = OffsetDateTime(metadata={"type": "string", "format": "date-time"})
+    from_ = OffsetDateTime(data_key="from", metadata={"type": "string", "format": "date-time", "maxLength": 40})
+    to = OffsetDateTime(metadata={"type": "string", "format": "date-time", "maxLength": 40})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    cursor = fields.String(validate=validate.Length(max=200))
+    cursor = fields.String(validate=validate.Regexp(CURSOR_PATTERN, error="Not a cursor of this list."),
+                           metadata={"description": "next_cursor of the previous page"})
 
 
 class ActorSchema(Schema):
