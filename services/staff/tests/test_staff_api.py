@@ -216,6 +216,9 @@ def test_audit_pages_never_repeat_or_skip(client, operator, app):
     assert bad.status_code == 422
     far = client.get("/api/audit", headers=operator, query_string={"cursor": "0-0"})  # before everything
     assert far.status_code == 200 and far.get_json() == {"entries": [], "next_cursor": None}
+    huge = client.get("/api/audit", headers=operator,
+                      query_string={"cursor": "9999999999999999-999999999999999", "action": "closure.created"})
+    assert huge.status_code == 200 and len(huge.get_json()["entries"]) == 7  # after everything: all of it
     naive = client.get("/api/audit", headers=operator, query_string={"from": "2026-12-01T10:00:00"})
     assert naive.status_code == 422 and error_code(naive) == "timezone_required"
 

@@ -1,7 +1,7 @@
 """Tables of the staff database, on one MetaData (the migrations create them, never the app)."""
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Index, Integer, MetaData, String, Table
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, MetaData, String, Table
 
 from clinic_shared.db import UTCDateTime
 from clinic_shared.heartbeat import heartbeat_table
@@ -9,6 +9,9 @@ from clinic_shared.inbox import inbox_table
 from clinic_shared.outbox import outbox_table
 
 metadata = MetaData()
+
+# The trail only grows: 64 bits on PostgreSQL; SQLite's rowid is 64 bits already (and only INTEGER is it).
+SEQUENCE_NUMBER = BigInteger().with_variant(Integer, "sqlite")
 
 members = Table(
     "members", metadata,
@@ -42,7 +45,7 @@ Index("ix_failed_sign_ins_email_at", failed_sign_ins.c.email, failed_sign_ins.c.
 # Append-only: rows are inserted (once per event id) and never updated or deleted.
 audit_entries = Table(
     "audit_entries", metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("seq", SEQUENCE_NUMBER, primary_key=True, autoincrement=True),
     Column("id", String(36), nullable=False, unique=True),  # the event id: a redelivery adds nothing
     Column("at", UTCDateTime(), nullable=False),
     Column("actor_id", String(36), nullable=True),

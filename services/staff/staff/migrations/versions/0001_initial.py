@@ -45,7 +45,7 @@ def upgrade() -> None:
     op.create_index("ix_failed_sign_ins_email_at", "failed_sign_ins", ["email", "at"])
     op.create_table(
         "audit_entries",
-        sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
         sa.Column("id", sa.String(36), nullable=False, unique=True),
         sa.Column("at", UTCDateTime(), nullable=False),
         sa.Column("actor_id", sa.String(36), nullable=True),
