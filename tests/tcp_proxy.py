@@ -1,8 +1,11 @@
-"""A TCP proxy the tests can cut and restore: from the clients' side, a broker that goes away and comes back."""
+"""A TCP proxy the tests can cut and restore: from the clients' side, a broker or a database that goes away and
+comes back. While cut, connecting is refused and every open connection is dropped."""
 from __future__ import annotations
 
 import socket
 import threading
+import time
+from contextlib import contextmanager
 
 
 class TcpProxy:
@@ -10,25 +13,39 @@ class TcpProxy:
         self._upstream = (upstream_host, upstream_port)
         self.port = listen_port
         self._listener: socket.socket | None = None
-        self._connections: list[socket.socket] = []
+        self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
         self.accepted = 0  # connections taken since the start: what a client opened through the proxy
+        self.cuts = 0  # how many times it was cut (the fault run reports it)
+        self.dropped = 0  # how many open connections the cuts dropped
 
     def start(self) -> "TcpProxy":
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", self.port))
-        listener.listen(64)
-        self._listener = listener
+        listener.listen(128)
+        with self._lock:
+            self._listener = listener
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
         return self
 
+    @property
+    def is_cut(self) -> bool:
+        return self._listener is None
+
+    @property
+    def open_connections(self) -> int:
+        with self._lock:
+            return len(self._connections) // 2
+
     def cut(self) -> None:
-        """Refuse new connections and drop every open one, as a stopped broker would."""
+        """Refuse new connections and drop every open one, as a stopped broker or database would."""
         with self._lock:
             if self._listener is not None:
                 self._listener.close()
                 self._listener = None
+                self.cuts += 1
+            self.dropped += len(self._connections) // 2
             for connection in self._connections:
                 try:
                     connection.shutdown(socket.SHUT_RDWR)
@@ -38,7 +55,18 @@ class TcpProxy:
             self._connections.clear()
 
     def restore(self) -> None:
-        self.start()
+        if self.is_cut:
+            self.start()
+
+    @contextmanager
+    def outage(self, seconds: float):
+        """Cut, stay cut for `seconds`, restore (also when the body fails)."""
+        self.cut()
+        try:
+            time.sleep(seconds)
+            yield
+        finally:
+            self.restore()
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
@@ -53,19 +81,24 @@ class TcpProxy:
                 client.close()
                 continue
             with self._lock:
-                self._connections += [client, upstream]
+                if self._listener is not listener:  # cut while this one was being connected
+                    client.close()
+                    upstream.close()
+                    return
+                self._connections |= {client, upstream}
                 self.accepted += 1
             for source, target in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
 
-    @staticmethod
-    def _pump(source: socket.socket, target: socket.socket) -> None:
+    def _pump(self, source: socket.socket, target: socket.socket) -> None:
         try:
             while chunk := source.recv(65536):
                 target.sendall(chunk)
         except OSError:
             pass
         finally:
+            with self._lock:
+                self._connections -= {source, target}  # closed connections are not kept
             for end in (source, target):
                 try:
                     end.close()
