@@ -69,7 +69,14 @@ def test_each_due_message_that_never_came_is_lost():
 
 
 def test_a_booking_without_any_message_is_lost():
-    assert len(check(EVERY, mailbox()).lost) == 5  # four invitations (or cancellation) and one aftercare
+    lost = check(EVERY, mailbox()).lost
+    assert [(f.booking_id, f.kind) for f in lost] == [
+        ("b-confirmed", "invitation"), ("b-moved", "invitation"), ("b-cancelled", "cancellation"),
+        ("b-completed", "aftercare")]
+
+
+def test_a_completion_that_overtook_the_invitation_needs_only_aftercare():
+    assert check([COMPLETED], mailbox(email("aftercare", "n7", COMPLETED))).clean
 
 
 def test_the_same_message_id_twice_is_duplicated():

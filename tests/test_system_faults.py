@@ -74,7 +74,8 @@ def test_every_message_once_and_nothing_after_a_cancellation_under_faults(tmp_pa
     answers = Counter(a.status for a in driver.answers)
     summary = "\n".join([
         f"fault run (seed {seed}): {report.line()} 5xx={sum(1 for a in failures if a.status)} "
-        f"no_answer={sum(1 for a in failures if a.status is None)} broken_acks={len(broken_acks)}",
+        f"no_answer={sum(1 for a in failures if a.status is None)} broken_acks={len(broken_acks)} "
+        f"missing_bookings={len(missing)}",
         f"  bookings made: {len(driver.booked)} of {BOOKINGS} in {driven:.0f}s by {CLIENTS} clients; final states "
         f"{dict(statuses)}; e-mails received {len(received)}; HTTP answers {dict(sorted(answers.items(), key=str))}",
         f"  injected: {dict(chaos.counts())}; connections dropped: broker {cluster.broker_proxy.dropped}, "
@@ -90,6 +91,7 @@ def test_every_message_once_and_nothing_after_a_cancellation_under_faults(tmp_pa
         "--- 5xx and requests without an answer, by request", *_grouped(failures),
         "--- the first of them, with the fault just before", *_after_faults(failures[:40], chaos.injected),
         "--- acknowledged changes the final state contradicts", *broken_acks[:30],
+        "--- bookings acknowledged (201) that the booking service does not have", *missing[:30],
         "--- what the clients could not do", *driver.problems[:30],
         "--- the checker's findings", report.details(),
         f"--- process logs: {tmp_path}",
@@ -115,7 +117,6 @@ def _grouped(failures) -> list[str]:
 def _after_faults(failures, injected) -> list[str]:
     lines = []
     for answer in failures:
-        before = [f for f in injected if f.at <= answer.at]
-        lines.append(f"{answer}   ({answer.at - before[-1].at:.1f}s after {before[-1].what})" if before
-                     else str(answer))
+        last = max((f for f in injected if f.at <= answer.at), key=lambda f: f.at, default=None)
+        lines.append(f"{answer}   ({answer.at - last.at:.1f}s after {last.what})" if last else str(answer))
     return lines

@@ -4,10 +4,11 @@ Plain functions over plain data, so its own tests can feed it mailboxes with a l
 after a cancellation, and see each one counted. During a run of minutes with bookings days ahead, only the
 messages due at once are due (CLINIC.md "Messages"):
 
-- a confirmed or completed booking: the invitation (`pre_treatment` / `consultation_confirmation`) with its
-  FINAL start time (an earlier invitation replaced by a reschedule may rightly never go out);
+- a confirmed booking: the invitation (`pre_treatment` / `consultation_confirmation`) with its FINAL start time
+  (an earlier invitation replaced by a reschedule may rightly never go out);
 - a cancelled booking: its `cancellation` (its invitation may rightly be cancelled unsent);
-- a completed booking: `aftercare`, sent at once when staff complete early.
+- a completed booking: `aftercare`, sent at once when staff complete early (its invitation may rightly never go
+  out: a completion that overtakes the confirmation plans what is left, notifications/events.py).
 
 Counts:
 - lost: a due message that never arrived;
@@ -177,7 +178,7 @@ def _duplicates(report: Report, mail_of: dict[str, list[Received]], unattributed
 
 def _lost(report: Report, booking: FinalBooking, mails: list[Received]) -> None:
     kinds = {m.kind for m in mails}
-    if booking.status in ("confirmed", "completed"):
+    if booking.status == "confirmed":
         final = utc_stamp(booking.start)
         if not any(m.kind in INVITATIONS and m.dtstart == final for m in mails):
             sent = [m.dtstart for m in mails if m.kind in INVITATIONS]
