@@ -42,6 +42,10 @@ class TcpProxy:
         """Refuse new connections and drop every open one, as a stopped broker or database would."""
         with self._lock:
             if self._listener is not None:
+                try:  # wakes the thread blocked in accept(); close() alone would leave the port listening
+                    self._listener.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
                 self._listener.close()
                 self._listener = None
                 self.cuts += 1
