@@ -32,7 +32,7 @@ pytestmark = pytest.mark.system
 BOOKINGS = int(os.environ.get("CLINIC_FAULT_BOOKINGS") or 300)
 CLIENTS = int(os.environ.get("CLINIC_FAULT_CLIENTS") or 6)
 # Hard deadlines: clients start no booking after DRIVE_SECONDS; the system gets SETTLE_SECONDS to finish.
-DRIVE_SECONDS = float(os.environ.get("CLINIC_FAULT_DRIVE_SECONDS") or max(240, BOOKINGS * 0.8))
+DRIVE_SECONDS = float(os.environ.get("CLINIC_FAULT_DRIVE_SECONDS") or max(240, BOOKINGS * 1.0))
 SETTLE_SECONDS = float(os.environ.get("CLINIC_FAULT_SETTLE_SECONDS") or 120)
 
 

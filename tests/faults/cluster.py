@@ -9,6 +9,7 @@ two dispatchers and two outbox relays.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -31,11 +32,13 @@ REPLICAS = (1, 2)
 
 
 def doubled(commands: dict[str, str]) -> dict[str, str]:
-    """Each Procfile line twice (`booking-1`, `booking-2`, …); web processes bind their port with SO_REUSEPORT."""
+    """Each Procfile line twice (`booking-1`, `booking-2`, …). A web line becomes one process that binds its port
+    with SO_REUSEPORT: two processes of each API, not four, so the run's database connections (a pool in each
+    process) stay well inside PostgreSQL's default limit of 100, which other tests share."""
     out = {}
     for name, command in commands.items():
         if "gunicorn " in command:
-            command = command.replace("gunicorn ", "gunicorn --reuse-port ", 1)
+            command = re.sub(r"--workers \d+", "--workers 1", command.replace("gunicorn ", "gunicorn --reuse-port ", 1))
         for replica in REPLICAS:
             out[f"{name}-{replica}"] = command
     return out
