@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SERVICES := screening booking notifications
 PACKAGES := shared $(addprefix services/,$(SERVICES) gateway)
 
-.PHONY: run test migrate bench clean
+.PHONY: run test faults migrate bench clean
 
 $(VENV)/.installed: $(addsuffix /pyproject.toml,$(PACKAGES)) requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ run: migrate
 # Unit, integration and system tests. CLINIC_REQUIRE_BACKENDS=1 turns a missing PostgreSQL or RabbitMQ into a failure.
 test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The fault run alone, longer than in `make test` (README "Fault run"); CLINIC_FAULT_BOOKINGS=N to change it.
+faults: $(VENV)/.installed
+	CLINIC_REQUIRE_BACKENDS=1 CLINIC_FAULT_BOOKINGS=$${CLINIC_FAULT_BOOKINGS:-1500} \
+		$(PY) -m pytest tests/test_system_faults.py $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
 	$(PY) bench/run.py
