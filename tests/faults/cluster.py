@@ -142,6 +142,7 @@ def running_cluster(data_dir: Path, extra_env: dict | None = None):
                 "CLINIC_RATE_LIMIT": "off",
                 # A message a killed dispatcher left `sending` is claimed again within the run, not 5 minutes on.
                 "CLINIC_NOTIFICATIONS_SENDING_LEASE_SECONDS": "20",
+                "CLINIC_NOTIFICATIONS_SMTP_TIMEOUT_SECONDS": "5",  # a send must end well inside that lease
                 **{f"CLINIC_{s.upper()}_DATABASE_URL": through(url, database_proxy) for s, url in direct.items()},
                 **(extra_env or {}),
             }
