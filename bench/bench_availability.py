@@ -13,7 +13,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -22,6 +22,7 @@ from clinic_shared.migrations import upgrade  # noqa: E402
 from clinic_shared.testing import POSTGRES_ADMIN_URL, port_open, postgres_databases  # noqa: E402
 
 from booking import create_app  # noqa: E402
+from booking.domain.availability import range_slots  # noqa: E402
 from booking.settings import clinic_rules, load_booking_settings  # noqa: E402
 from booking.store import queries  # noqa: E402
 from seed import seed_bookings  # noqa: E402
@@ -71,6 +72,9 @@ def run(database_url: str, profile: bool) -> None:
     report("31 days, Scheduler.availability", month)
     report("1 day, Scheduler.availability", lambda: scheduler.availability(*DAY, "treatment", ["face"]))
     report("31 days, its SQL alone (closures + busy)", sql_only)
+    busy = sql_only()
+    duration = timedelta(minutes=60)
+    report("31 days, the computation alone (domain)", lambda: range_slots(*MONTH, duration, rules, NOW, busy))
     report("31 days, GET /api/availability (test client)",
            lambda: http.get(f"/api/availability?from={MONTH[0]}&to={MONTH[1]}&areas=face"))
     report("1 day, GET /api/availability (test client)",
