@@ -3,7 +3,8 @@ before it (every grid start checked against every booking with `free_practitione
 
 Random: days around the DST changes (Europe/London, 29 March and 25 October 2026, Sundays, so some
 clinics here open on Sundays and from midnight), closures, minimum notice and horizon, one to three
-practitioners, bookings of others outside the configured list, overlapping and off-grid bookings,
+practitioners, bookings of others outside the configured list, overlapping and off-grid bookings (in UTC,
+as the database gives them),
 turnover from 0 to 30 minutes, closing at 17:30 and other hours.
 """
 from dataclasses import replace
@@ -52,16 +53,17 @@ def clinics(draw):
 
 @st.composite
 def diaries(draw, rules, first):
-    """Bookings as UTC or local instants anywhere from the day before the window to the day after."""
+    """Bookings anywhere from the day before the window to the day after, in UTC as the database gives
+    them (the old rules added turnover in wall-clock time to whatever zone a booking carried, which on a DST
+    night differs; `queries.busy_between` only ever hands over UTC)."""
     busy = []
     for _ in range(draw(st.integers(0, 40))):
         day = first + timedelta(days=draw(st.integers(-1, 6)))
-        start = datetime.combine(day, time(0), tzinfo=rules.timezone) + timedelta(minutes=5 * draw(st.integers(0, 287)))
-        length = timedelta(minutes=draw(st.sampled_from([15, 30, 45, 60, 75, 90, 240])))
+        start = datetime.combine(day, time(0), tzinfo=rules.timezone).astimezone(timezone.utc) + timedelta(
+            minutes=5 * draw(st.integers(0, 287)))
+        end = start + timedelta(minutes=draw(st.sampled_from([15, 30, 45, 60, 75, 90, 240])))
         who = draw(st.sampled_from([p.id for p in STAFF] + ["someone-else"]))
-        if draw(st.booleans()):
-            start = start.astimezone(timezone.utc)
-        busy.append(Busy(who, start, start + length))
+        busy.append(Busy(who, start, end))
     return busy
 
 

@@ -13,7 +13,7 @@ from typing import Collection, Iterable
 
 from .clinic import ClinicRules
 from .hours import grid_starts, is_open_day
-from .practitioners import Busy, Diary, diary_of, free_in
+from .practitioners import Busy, Diary, blocked, diary_of, free_in
 from .timing import too_far_ahead, too_soon
 
 
@@ -30,19 +30,26 @@ def slots_in(diary: Diary, day: date, duration: timedelta, rules: ClinicRules, n
         return []
     now = now.astimezone(timezone.utc)
     slots = []
-    for start, utc_start in day_grid(day, duration, rules):
-        if too_soon(utc_start, now, rules) or too_far_ahead(utc_start, now, rules):
+    for start, span in day_grid(day, duration, rules):
+        if too_soon(span[0], now, rules) or too_far_ahead(span[0], now, rules):
             continue
-        free = len(free_in(diary, utc_start, utc_start + duration, rules))
+        free = len(free_in(diary, span, rules))
         if free:
             slots.append(Slot(start, start + duration, free))
     return slots
 
 
 @lru_cache(maxsize=4096)
-def day_grid(day: date, duration: timedelta, rules: ClinicRules) -> tuple[tuple[datetime, datetime], ...]:
-    """The day's grid starts, each also in UTC; kept, since a day's grid never changes under the same rules."""
-    return tuple((start, start.astimezone(timezone.utc)) for start in grid_starts(day, duration, rules))
+def day_grid(day: date, duration: timedelta, rules: ClinicRules) -> tuple[tuple[datetime, tuple[datetime, datetime]], ...]:
+    """The day's grid starts, each with the range its session would block, in UTC; kept, since a day's grid
+    never changes under the same rules. The range is worked out in local time first, as the rules always
+    have (so on a DST night a session's end is wall-clock time), then converted."""
+    turnover = timedelta(minutes=rules.turnover_minutes)
+    grid = []
+    for start in grid_starts(day, duration, rules):
+        first, last = blocked(start, start + duration, turnover)
+        grid.append((start, (first.astimezone(timezone.utc), last.astimezone(timezone.utc))))
+    return tuple(grid)
 
 
 def range_slots(first: date, last: date, duration: timedelta, rules: ClinicRules, now: datetime,

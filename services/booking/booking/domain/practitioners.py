@@ -34,7 +34,6 @@ class Diary:
     so whether someone is free for a session is one bisect instead of a look at every booking."""
     starts: dict[str, list[datetime]]
     ends: dict[str, list[datetime]]
-    turnover: timedelta
 
 
 def diary_of(busy: Iterable[Busy], rules: ClinicRules) -> Diary:
@@ -53,21 +52,21 @@ def diary_of(busy: Iterable[Busy], rules: ClinicRules) -> Diary:
                 merged_starts.append(start)
                 merged_ends.append(end)
         starts[practitioner_id], ends[practitioner_id] = merged_starts, merged_ends
-    return Diary(starts, ends, turnover)
+    return Diary(starts, ends)
 
 
-def is_free(diary: Diary, practitioner_id: str, start: datetime, end: datetime) -> bool:
-    """No blocked range overlaps the session's: the first range ending after its start (the ranges are
-    disjoint and sorted, so only that one can) must begin at or after the session's blocked end."""
+def is_free(diary: Diary, practitioner_id: str, span: tuple[datetime, datetime]) -> bool:
+    """No blocked range overlaps the session's own blocked `span` (see `blocked`): the first range ending
+    after its start (the ranges are disjoint and sorted, so only that one can) must begin at or after its end."""
     ends = diary.ends.get(practitioner_id)
     if not ends:
         return True
-    first = bisect_right(ends, start)
-    return first == len(ends) or diary.starts[practitioner_id][first] >= blocked(start, end, diary.turnover)[1]
+    first = bisect_right(ends, span[0])
+    return first == len(ends) or diary.starts[practitioner_id][first] >= span[1]
 
 
-def free_in(diary: Diary, start: datetime, end: datetime, rules: ClinicRules) -> list[Practitioner]:
-    return [p for p in rules.practitioners if is_free(diary, p.id, start, end)]
+def free_in(diary: Diary, span: tuple[datetime, datetime], rules: ClinicRules) -> list[Practitioner]:
+    return [p for p in rules.practitioners if is_free(diary, p.id, span)]
 
 
 def free_practitioners(start: datetime, end: datetime, busy: Iterable[Busy],
