@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SERVICES := screening booking notifications
 PACKAGES := shared $(addprefix services/,$(SERVICES) gateway)
 
-.PHONY: run test migrate bench clean
+.PHONY: run test migrate bench bench-system clean
 
 $(VENV)/.installed: $(addsuffix /pyproject.toml,$(PACKAGES)) requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ test: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) bench/run.py
+
+# The whole system on PostgreSQL + RabbitMQ under concurrent clients; writes bench/RESULTS.md (minutes).
+# BENCH_ARGS="--users 16 --seconds 60 --warmup 5" are the defaults.
+bench-system: $(VENV)/.installed
+	$(PY) bench/bench_system.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

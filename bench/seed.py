@@ -72,3 +72,20 @@ def seed_bookings(database_url: str, today: date, rules: ClinicRules, total: int
         count = connection.scalar(select(func.count()).select_from(bookings))
     engine.dispose()
     return count
+
+
+def main() -> None:
+    """Seed the booking database the environment names (as `make run`'s settings do), up to tomorrow's
+    local date in the clinic's zone: bench/bench_system.py runs this between migrations and start."""
+    from datetime import timezone
+
+    from booking.settings import load_booking_settings
+
+    settings = load_booking_settings()
+    today = datetime.now(timezone.utc).astimezone(settings.rules.timezone).date()
+    count = seed_bookings(settings.base.database_url, today, settings.rules)
+    print(f"seeded: the bookings table holds {count} bookings")
+
+
+if __name__ == "__main__":
+    main()
