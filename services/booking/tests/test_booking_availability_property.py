@@ -103,3 +103,15 @@ def test_every_reported_practitioner_count_is_bookable(case):
             for start in grid_starts(day, duration, rules):
                 chosen = choose_practitioner(start, start + duration, busy, rules)
                 assert (chosen is not None) == (start in offered)
+
+
+def test_a_booking_inside_a_longer_one_does_not_shorten_it():
+    """Overlapping bookings of one practitioner (the database forbids them, the computation must not care)."""
+    rules = replace(RULES, practitioners=STAFF[:1])
+    day = date(2026, 12, 1)
+    at = lambda hh, mm=0: datetime.combine(day, time(hh, mm), tzinfo=rules.timezone)  # noqa: E731
+    busy = [Busy("ann", at(9), at(13)), Busy("ann", at(10), at(10, 30))]
+    now = at(0) - timedelta(days=1)
+    slots = range_slots(day, day, timedelta(minutes=30), rules, now, busy)
+    assert slots == reference_day_slots(day, timedelta(minutes=30), rules, now, busy)
+    assert at(12) not in {s.start for s in slots} and at(13, 15) in {s.start for s in slots}
