@@ -50,7 +50,7 @@ def test_figures_from_a_synthetic_run():
 
     run = bench_system.Load("http://unused", {}, ["face"], None)
     run.counts.update({"bookings made": 50, "booking 201": 50, "screening_pending answers": 3})
-    run.latency.update({"booking": [0.04] * 50, "availability 31 days": [0.01] * 50})
+    run.latency.update({"booking": [0.04] * 50, "idle: availability 31 days": [0.01] * 30})
     run.lag_polled, run.lag_sent_at = [0.2, 0.4], [0.1, 0.3]
     usage = {"before": {"booking": report.TreeUsage(1.0, 0, 3)}, "after": {"booking": report.TreeUsage(2.0, 2048, 3)}}
     section, row = bench_system.figures(Args, run, 10.0, usage, 50, ("1.00 / 1.00 / 1.00", "2.00 / 2.00 / 2.00"))
