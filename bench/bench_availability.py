@@ -4,7 +4,8 @@ Seeds bench/seed.py's diary (a year ahead half full, the rest history) into a fr
 times the Scheduler's `availability` (what the HTTP handler calls), the same through the booking
 service's HTTP layer (Flask test client), and the busy-bookings query alone (the SQL's share).
 Repeats each measurement and prints median and spread: the machine is shared, so single figures lie.
-Run alone with `python bench/bench_availability.py [--profile]` (--profile prints a pyinstrument profile
+Run alone with `python bench/bench_availability.py [--profile]` (against another checkout's code for a
+before/after: `PYTHONPATH=<checkout>/services/booking python bench/bench_availability.py`) (--profile prints a pyinstrument profile
 of the 31-day computation, if pyinstrument is installed).
 """
 from __future__ import annotations
@@ -22,7 +23,10 @@ from clinic_shared.migrations import upgrade  # noqa: E402
 from clinic_shared.testing import POSTGRES_ADMIN_URL, port_open, postgres_databases  # noqa: E402
 
 from booking import create_app  # noqa: E402
-from booking.domain.availability import range_slots  # noqa: E402
+try:  # older code (before the interval computation) has no range_slots: still measurable, for before/after
+    from booking.domain.availability import range_slots  # noqa: E402
+except ImportError:
+    range_slots = None
 from booking.settings import clinic_rules, load_booking_settings  # noqa: E402
 from booking.store import queries  # noqa: E402
 from seed import seed_bookings  # noqa: E402
@@ -74,7 +78,8 @@ def run(database_url: str, profile: bool) -> None:
     report("31 days, its SQL alone (closures + busy)", sql_only)
     busy = sql_only()
     duration = timedelta(minutes=60)
-    report("31 days, the computation alone (domain)", lambda: range_slots(*MONTH, duration, rules, NOW, busy))
+    if range_slots:
+        report("31 days, the computation alone (domain)", lambda: range_slots(*MONTH, duration, rules, NOW, busy))
     report("31 days, GET /api/availability (test client)",
            lambda: http.get(f"/api/availability?from={MONTH[0]}&to={MONTH[1]}&areas=face"))
     report("1 day, GET /api/availability (test client)",
