@@ -208,6 +208,8 @@ def figures(args, load: Load, seconds: float, usage: dict, mail: int, loads: tup
         *[f"| {name} | {report.ms(per_booking[name])} | {after.peak_rss_kib / 1024:.0f} | {after.processes} |"
           for name, after in usage["after"].items()],
         f"| **all** | {report.ms(total_cpu)} | | |",
+        f"| (the load generator, on the same cores) | "
+        f"{report.ms(usage['generator'] * 1000 / made if made and 'generator' in usage else None)} | | |",
         "",
         "CPU is counted from the end of the warm-up until the sampled e-mails were sent after the load "
         "stopped, so it includes the lag polls and the workers catching up. CPU of PostgreSQL, RabbitMQ and the "
@@ -270,7 +272,7 @@ def drive(args, system: RunningSystem, mailbox) -> None:
     time.sleep(args.warmup)
     roots = {name: process.pid for name, process in system.processes.items()}
     loads = [report.load_average()]
-    usage = {"before": {name: report.tree_usage(pid) for name, pid in roots.items()}}
+    usage = {"before": {name: report.tree_usage(pid) for name, pid in roots.items()}, "generator": time.process_time()}
     with load.lock:
         load.measuring = True
     started = time.monotonic()
@@ -286,6 +288,7 @@ def drive(args, system: RunningSystem, mailbox) -> None:
         thread.join(60)
     poller.join(DRAIN_SECONDS + 30)
     usage["after"] = {name: report.tree_usage(pid) for name, pid in roots.items()}
+    usage["generator"] = time.process_time() - usage["generator"]
     load.latency.update(idle)
     section, row = figures(args, load, seconds, usage, len(mailbox.messages), tuple(loads))
     report.write_results(BENCH / "RESULTS.md", section, row)
