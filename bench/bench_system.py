@@ -212,8 +212,8 @@ def figures(args, load: Load, seconds: float, usage: dict, mail: int, loads: tup
         f"{report.ms(usage['generator'] * 1000 / made if made and 'generator' in usage else None)} | | |",
         "",
         "CPU is counted from the end of the warm-up until the sampled e-mails were sent after the load "
-        "stopped, so it includes the lag polls and the workers catching up. CPU of PostgreSQL, RabbitMQ and the "
-        "load generator itself is not counted (the servers are shared with other runs).",
+        "stopped, so it includes the lag polls and the workers catching up. CPU of PostgreSQL and RabbitMQ is not "
+        "counted (the servers are shared with other runs), nor is the load generator's in **all**.",
     ]
     booking_p99 = report.percentile([x * 1000 for x in load.latency.get("booking", [])], 99)
     month_p50 = report.percentile([x * 1000 for x in load.latency.get("idle: availability 31 days", [])], 50)
