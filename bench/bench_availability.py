@@ -4,9 +4,9 @@ Seeds bench/seed.py's diary (a year ahead half full, the rest history) into a fr
 times the Scheduler's `availability` (what the HTTP handler calls), the same through the booking
 service's HTTP layer (Flask test client), and the busy-bookings query alone (the SQL's share).
 Repeats each measurement and prints median and spread: the machine is shared, so single figures lie.
-Run alone with `python bench/bench_availability.py [--profile]` (against another checkout's code for a
-before/after: `PYTHONPATH=<checkout>/services/booking python bench/bench_availability.py`) (--profile prints a pyinstrument profile
-of the 31-day computation, if pyinstrument is installed).
+Run alone with `python bench/bench_availability.py [--profile]`; --profile prints a pyinstrument profile
+of the 31-day computation, if pyinstrument is installed. For a before/after against another checkout's
+code: `PYTHONPATH=<checkout>/services/booking python bench/bench_availability.py`.
 """
 from __future__ import annotations
 

@@ -16,7 +16,6 @@ and, without the polling's resolution, to the notification's own `sent_at`.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import subprocess
 import sys
@@ -188,7 +187,8 @@ def figures(args, load: Load, seconds: float, usage: dict, mail: int, loads: tup
         "",
         f"- **{made / seconds:.1f} bookings/s** ({made} bookings in {seconds:.0f} s, {args.users} concurrent clients)",
         f"- event lag, booking answered → `pre_treatment` listed as sent (every {LAG_EVERY}th booking, polled "
-        f"{POLL * 1000:.0f} ms after it, then every quarter of its age): p50 {report.ms(lag50)} ms, p99 {report.ms(lag99)} ms; to the notification's own "
+        f"{POLL * 1000:.0f} ms after it, then every quarter of its age): p50 {report.ms(lag50)} ms, "
+        f"p99 {report.ms(lag99)} ms; to the notification's own "
         f"`sent_at`: p50 {report.ms(report.percentile([x * 1000 for x in load.lag_sent_at], 50))} ms, "
         f"p99 {report.ms(report.percentile([x * 1000 for x in load.lag_sent_at], 99))} ms; "
         f"{len(load.lag_pending)} sampled bookings still unsent after {DRAIN_SECONDS} s",

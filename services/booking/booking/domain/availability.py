@@ -40,7 +40,8 @@ def slots_in(diary: Diary, day: date, duration: timedelta, rules: ClinicRules, n
 
 
 @lru_cache(maxsize=4096)
-def day_grid(day: date, duration: timedelta, rules: ClinicRules) -> tuple[tuple[datetime, tuple[datetime, datetime]], ...]:
+def day_grid(day: date, duration: timedelta,
+             rules: ClinicRules) -> tuple[tuple[datetime, tuple[datetime, datetime]], ...]:
     """The day's grid starts, each with the range its session would block, in UTC; kept, since a day's grid
     never changes under the same rules. The range is worked out in local time first, as the rules always
     have (so on a DST night a session's end is wall-clock time), then converted."""
