@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SERVICES := screening booking notifications
 PACKAGES := shared $(addprefix services/,$(SERVICES) gateway)
 
-.PHONY: run test migrate bench bench-system clean
+.PHONY: run test migrate bench clean
 
 $(VENV)/.installed: $(addsuffix /pyproject.toml,$(PACKAGES)) requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,7 @@ bench: $(VENV)/.installed
 
 # The whole system on PostgreSQL + RabbitMQ under concurrent clients; writes bench/RESULTS.md (minutes).
 # BENCH_ARGS="--users 16 --seconds 60 --warmup 5" are the defaults.
+.PHONY: bench-system
 bench-system: $(VENV)/.installed
 	$(PY) bench/bench_system.py $(BENCH_ARGS)
 
