@@ -34,5 +34,11 @@ faults: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) bench/run.py
 
+# The whole system on PostgreSQL + RabbitMQ under concurrent clients; writes bench/RESULTS.md (minutes).
+# BENCH_ARGS="--users 16 --seconds 60 --warmup 5" are the defaults.
+.PHONY: bench-system
+bench-system: $(VENV)/.installed
+	$(PY) bench/bench_system.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) var
