@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SERVICES := screening booking notifications staff
 PACKAGES := shared $(addprefix services/,$(SERVICES) gateway)
 
-.PHONY: run test migrate bench clean
+.PHONY: run test faults migrate bench clean
 
 $(VENV)/.installed: $(addsuffix /pyproject.toml,$(PACKAGES)) requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,19 @@ run: migrate
 test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The fault run alone, longer than in `make test` (README "Fault run"); CLINIC_FAULT_BOOKINGS=N to change it.
+faults: $(VENV)/.installed
+	CLINIC_REQUIRE_BACKENDS=1 CLINIC_FAULT_BOOKINGS=$${CLINIC_FAULT_BOOKINGS:-1500} \
+		$(PY) -m pytest tests/test_system_faults.py $(PYTEST_ARGS)
+
 bench: $(VENV)/.installed
 	$(PY) bench/run.py
+
+# The whole system on PostgreSQL + RabbitMQ under concurrent clients; writes bench/RESULTS.md (minutes).
+# BENCH_ARGS="--users 16 --seconds 60 --warmup 5" are the defaults.
+.PHONY: bench-system
+bench-system: $(VENV)/.installed
+	$(PY) bench/bench_system.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -3,10 +3,16 @@
 - Date-times are stored in UTC and always come back timezone-aware (`UTCDateTime`).
 - On SQLite every transaction starts with `BEGIN IMMEDIATE`: the write lock is taken before any
   check-then-insert, so two processes cannot both pass an overlap check (ARCHITECTURE.md).
+- On PostgreSQL a refused connection is tried again for a few seconds (a restart, a failover, a dropped
+  network path), and every COMMIT is counted per thread, so a caller can tell whether a failed unit of
+  work may have changed anything (`commits_attempted`).
 """
 from __future__ import annotations
 
+import logging
+import time
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
@@ -15,6 +21,16 @@ from sqlalchemy import DateTime, create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
+
+CONNECT_PATIENCE_SECONDS = 5.0  # how long a refused connection is tried again before the caller hears of it
+_commits = ContextVar("clinic_commits_attempted", default=0)
+
+
+def commits_attempted() -> int:
+    """COMMITs this thread has started so far; unchanged across a failure means nothing was committed."""
+    return _commits.get()
 
 
 class UTCDateTime(TypeDecorator):
@@ -42,7 +58,10 @@ class UTCDateTime(TypeDecorator):
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        event.listen(engine, "do_connect", _patient_connect)
+        event.listen(engine, "commit", _count_commit)
+        return engine
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
@@ -60,7 +79,27 @@ def make_engine(url: str) -> Engine:
     def _on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
+    event.listen(engine, "commit", _count_commit)
     return engine
+
+
+def _count_commit(_connection) -> None:
+    _commits.set(_commits.get() + 1)  # before the COMMIT is sent: one that fails half-way counts too
+
+
+def _patient_connect(dialect, _record, cargs, cparams):
+    """Connect, trying a refused connection again with growing pauses for CONNECT_PATIENCE_SECONDS."""
+    deadline = time.monotonic() + CONNECT_PATIENCE_SECONDS
+    pause = 0.1
+    while True:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except dialect.loaded_dbapi.OperationalError as exc:
+            if time.monotonic() + pause > deadline:
+                raise
+            log.warning("database refused a connection, trying again in %.1f s: %s", pause, exc)
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

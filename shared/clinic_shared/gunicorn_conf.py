@@ -11,6 +11,10 @@ from clinic_shared.logs import configure_logging
 
 accesslog = None
 graceful_timeout = 20
+# An idle kept-alive connection is closed after this long. gunicorn's 2 s meant clients (and the gateway's
+# pool) often sent a request on a connection the server was closing that instant: a POST then has no answer
+# and cannot be retried safely. Longer than any client's pause between requests makes that race rare.
+keepalive = 75
 
 
 def _json_logs(server) -> None:

@@ -14,6 +14,7 @@ from flask import Flask, g, jsonify, request
 from flask_smorest import Api
 from marshmallow import Schema, fields
 
+from .database_retry import install_database_retry
 from .errors import MAX_BODY_BYTES, register_error_handlers
 from .request_guards import install_request_guards
 from .logs import REQUEST_ID_HEADER, bind_correlation_id, new_request_id
@@ -53,6 +54,7 @@ def create_service_app(name: str, title: str, health_checks: Mapping[str, Callab
     app.before_request(_bind_request_id)  # first, so every later log line carries the id
     register_error_handlers(app)
     install_request_guards(app)
+    install_database_retry(app)
     app.after_request(_echo_request_id)
 
     @app.get("/health")

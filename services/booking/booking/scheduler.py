@@ -25,7 +25,7 @@ from clinic_shared.audit import record_audit
 from clinic_shared.auth import Principal
 from clinic_shared.outbox import add_event
 
-from .domain.availability import Slot, day_slots, days_between
+from .domain.availability import Slot, range_slots
 from .domain.booking_rules import check_session
 from .domain.courses import course_shape_errors, course_starts
 from .domain.lifecycle import CANCELLED, COMPLETED, CONFIRMED, FIRST_VERSION, can_change, next_version
@@ -375,10 +375,7 @@ class Scheduler:
         with self._sessions() as session:
             closed = queries.closed_dates(session, first, last)
             busy = queries.busy_between(session, window_start, window_end)
-        slots = []
-        for day in days_between(first, last):
-            slots.extend(day_slots(day, duration, self._rules, now, busy, closed))
-        return slots
+        return range_slots(first, last, duration, self._rules, now, busy, closed)
 
     # ----- closures -----------------------------------------------------------------------
 

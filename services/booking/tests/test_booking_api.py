@@ -330,6 +330,11 @@ def test_availability_of_a_range_and_closed_days(clinic):
         assert response.status_code == 422, query
     too_long = clinic.http.get("/api/availability?date=2026-11-10&areas=face,neck")
     assert error_code(too_long) == "session_too_long"
+    # the areas repeated instead of comma-separated: every one counts, none is dropped
+    assert error_code(clinic.http.get("/api/availability?date=2026-11-10&areas=face&areas=neck")) == "session_too_long"
+    assert clinic.http.get("/api/availability?date=2026-11-10&areas=neck&areas=elbow").status_code == 422
+    repeated = clinic.http.get("/api/availability?date=2026-11-10&areas=neck&areas=hands").get_json()["slots"]
+    assert repeated == clinic.http.get("/api/availability?date=2026-11-10&areas=neck,hands").get_json()["slots"]
 
 
 # ----- closures ------------------------------------------------------------------------------

@@ -208,6 +208,25 @@ def test_two_dispatchers_never_claim_one_message_together(system, clock, booking
     assert system.dispatcher.claim() is None and other.claim() is None
 
 
+def test_a_cancellation_waits_for_the_invitation_another_dispatcher_is_sending(system, clock, booking_data):
+    system.deliver("booking.confirmed", booking_data(version=1))
+    invitation = system.dispatcher.claim()  # one dispatcher holds the invitation, mid-send
+    system.deliver("booking.cancelled", booking_data(version=2, reason=None))
+    other = dispatcher_with(system, system.outbox)
+    assert other.claim() is None  # the cancellation must not overtake what is being sent
+    system.dispatcher._deliver(invitation)
+    assert other.dispatch_due() == 1
+    sent = sorted((row for row in system.messages() if row.status == "sent"), key=lambda row: row.sent_at)
+    assert [row.kind for row in sent] == ["pre_treatment", "cancellation"]
+    # a dispatcher that died mid-send holds the booking's next message back only until its lease runs out
+    system.deliver("booking.confirmed", booking_data(booking_id="b2", version=1))
+    system.dispatcher.claim()
+    system.deliver("booking.cancelled", booking_data(booking_id="b2", version=2, reason=None))
+    assert other.claim() is None
+    clock.advance(system.settings.sending_lease)
+    assert other.dispatch_due() == 2  # the invitation again (its lease ran out), then the cancellation
+
+
 class Recording:
     def __init__(self, sent, meanwhile=None, clock=None, takes=timedelta(0)):
         self.sent, self.meanwhile, self.clock, self.takes = sent, meanwhile, clock, takes

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 from webargs.fields import DelimitedList
 
 from clinic_shared.datetimes import OffsetDateTime
@@ -90,6 +90,14 @@ class AvailabilityQuerySchema(Schema):
     areas = AreasParameter(fields.String(metadata=AREA), load_default=list,
                            metadata={"description": "Comma-separated area ids (treatment only)."})
     type = fields.String(load_default="treatment", validate=validate.OneOf(BOOKING_TYPES))
+
+    @pre_load
+    def _repeated_areas(self, data, **kwargs):
+        # `areas=face&areas=neck` means what `areas=face,neck` means; webargs would keep only the first.
+        repeated = data.getlist("areas") if hasattr(data, "getlist") else []
+        if len(repeated) > 1:
+            data = {**{key: data[key] for key in data}, "areas": ",".join(repeated)}
+        return data
 
     @validates_schema
     def _one_period(self, data, **kwargs):

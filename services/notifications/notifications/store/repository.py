@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..domain.kinds import CANCELLED, FAILED, SCHEDULED, SENDING
@@ -110,6 +110,12 @@ class Repository:
 
 
 def claimable(table, now: datetime):
-    """Rows a dispatcher may claim: due and scheduled, or `sending` with an expired lease."""
-    return or_(and_(table.c.status == SCHEDULED, table.c.not_before <= now),
-               and_(table.c.status == SENDING, table.c.lease_expires_at <= now))
+    """Rows a dispatcher may claim: due and scheduled, or `sending` with an expired lease; and never while
+    another message of the same booking is being sent. A booking's messages go out one at a time, in the
+    order they are claimed, so a cancellation can never overtake an invitation another dispatcher holds."""
+    sibling = table.alias("sibling")
+    sibling_in_flight = exists().where(sibling.c.booking_id == table.c.booking_id, sibling.c.id != table.c.id,
+                                       sibling.c.status == SENDING, sibling.c.lease_expires_at > now)
+    return and_(or_(and_(table.c.status == SCHEDULED, table.c.not_before <= now),
+                    and_(table.c.status == SENDING, table.c.lease_expires_at <= now)),
+                or_(table.c.booking_id.is_(None), ~sibling_in_flight))

@@ -1,0 +1,59 @@
+"""The system benchmark's report-making on synthetic numbers (no system started, nothing timed), so that
+`make bench-system` cannot rot unnoticed between runs: percentiles, the figures, RESULTS.md's sections."""
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+def load(name: str):
+    sys.path[:0] = [str(BENCH), str(BENCH.parent / "tests")]
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    module = sys.modules[name] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+report = load("report")
+bench_system = load("bench_system")
+
+
+def test_percentiles_are_nearest_rank():
+    samples = [float(n) for n in range(100, 0, -1)]  # 100 … 1, unordered on purpose
+    assert [report.percentile(samples, q) for q in (50, 95, 99, 100)] == [50.0, 95.0, 99.0, 100.0]
+    assert report.percentile([7.0], 99) == 7.0 and report.percentile([], 50) is None
+    assert report.latency_row("booking", [0.010, 0.020, 0.030]) == "| booking | 3 | 20.0 | 30.0 | 30.0 |"
+
+
+def test_process_tree_usage_and_machine_read_from_proc():
+    usage = report.tree_usage(os.getpid())
+    assert usage.processes >= 1 and usage.peak_rss_kib > 0 and usage.cpu_seconds > 0
+    assert "CPUs" in report.machine() and report.load_average().count("/") == 2
+
+
+def test_results_keep_history_and_other_sections_and_replace_the_figures(tmp_path):
+    results = tmp_path / "RESULTS.md"
+    report.write_results(results, "first figures", "| 2026-11-25 20:00 | abc | 1 × 1 | 10.0 | … |")
+    results.write_text(results.read_text() + "\n## Notes\n\nwhere the CPU goes\n")
+    report.write_results(results, "second figures", "| 2026-11-25 21:00 | def | 1 × 1 | 20.0 | … |")
+    text = results.read_text()
+    assert "second figures" in text and "first figures" not in text
+    assert text.index("abc") < text.index("def") and text.count("| date (UTC)") == 1
+    assert "## Notes\n\nwhere the CPU goes" in text and text.startswith("# Benchmark results")
+
+
+def test_figures_from_a_synthetic_run():
+    class Args:
+        users, seconds = 4, 10
+
+    run = bench_system.Load("http://unused", {}, ["face"], None)
+    run.counts.update({"bookings made": 50, "booking 201": 50, "screening_pending answers": 3})
+    run.latency.update({"booking": [0.04] * 50, "idle: availability 31 days": [0.01] * 30})
+    run.lag_polled, run.lag_sent_at = [0.2, 0.4], [0.1, 0.3]
+    usage = {"before": {"booking": report.TreeUsage(1.0, 0, 3)}, "after": {"booking": report.TreeUsage(2.0, 2048, 3)}}
+    section, row = bench_system.figures(Args, run, 10.0, usage, 50, ("1.00 / 1.00 / 1.00", "2.00 / 2.00 / 2.00"))
+    assert "**5.0 bookings/s**" in section and "| booking | 20.0 | 2 | 3 |" in section
+    assert "| booking | 50 | 40.0 | 40.0 | 40.0 |" in section and "p99 400.0 ms" in section
+    assert row.endswith("| 5.0 | 40.0 | 10.0 | 400.0 | 20.0 | 2.00 / 2.00 / 2.00 |")
