@@ -41,8 +41,9 @@ class Repository:
             client_id=client_id, to_address=to_address, to_name=to_name, subject=rendered.subject,
             body_text=rendered.text, calendar=calendar, send_at=send_at, not_before=send_at,
             status=SCHEDULED, attempts=0, created_at=now, updated_at=now,
-        ).on_conflict_do_nothing(index_elements=["source", "kind", "occasion"])
-        scheduled = session.execute(statement).rowcount == 1
+        ).on_conflict_do_nothing(index_elements=["source", "kind", "occasion"]).returning(self.n.c.id)
+        # RETURNING, not rowcount: on PostgreSQL the rowcount of this INSERT … ON CONFLICT was never 1.
+        scheduled = session.execute(statement).first() is not None
         if scheduled and send_at <= now:
             notify(session, DUE_NOW_CHANNEL)
         return scheduled
