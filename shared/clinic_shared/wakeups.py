@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 log = logging.getLogger(__name__)
 
 SLICE_SECONDS = 1.0  # a wait is cut in slices this long, so that a stop is seen soon even with a long timeout
+RECONNECT_SECONDS = 5.0  # after a lost or refused listening connection, poll this long before trying again
 
 
 def notify(session: Session, channel: str) -> None:
@@ -34,6 +36,7 @@ class Listener:
         self._channel = channel
         self._stop = stop or threading.Event()
         self._connection = None
+        self._connect_after = 0.0
         self.woken = 0  # how many waits a notification ended (what the tests look at)
 
     @property
@@ -63,6 +66,8 @@ class Listener:
     def _listening(self) -> bool:
         if self._connection is not None:
             return True
+        if time.monotonic() < self._connect_after:
+            return False
         import psycopg  # the PostgreSQL driver; imported here so that SQLite-only installs do without it
 
         try:
@@ -76,6 +81,7 @@ class Listener:
         return True
 
     def close(self) -> None:
+        self._connect_after = time.monotonic() + RECONNECT_SECONDS
         if self._connection is not None:
             try:
                 self._connection.close()
