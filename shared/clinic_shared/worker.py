@@ -5,7 +5,7 @@ thread-safe). SIGTERM or SIGINT stops them all; whatever was not acked is redeli
 
 The relay, and any periodic job given a `wake_channel`, is woken by a NOTIFY on PostgreSQL
 (clinic_shared.wakeups) as soon as a transaction with work for it commits; its interval is then only
-the fallback poll (and the poll itself on SQLite). Such a job runs again at once while it finds work.
+the fallback poll (and the poll itself on SQLite).
 """
 from __future__ import annotations
 
@@ -54,17 +54,13 @@ def every(interval: float, job: Callable[[], object], stop: threading.Event, nam
           wake: Listener | None = None) -> None:
     """Run `job` until `stop` is set; a failure is logged and retried with a growing pause.
 
-    With `wake`, a notification ends the wait early, and a job that reported work (a count above 0)
-    runs again at once: what it left for later is there already."""
+    With `wake`, a notification (one that came while the job ran included) ends the wait early."""
     failures = 0
     while not stop.is_set():
         try:
-            did = job()
+            job()
             failures = 0
-            if wake is None:
-                stop.wait(interval)
-            elif not (isinstance(did, int) and did > 0):
-                wake.wait(interval)
+            wake.wait(interval) if wake is not None else stop.wait(interval)
         except Exception:
             failures += 1
             log.exception("%s failed (%d in a row)", name, failures)
