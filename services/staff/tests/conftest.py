@@ -41,6 +41,17 @@ def client(app):
 
 
 @pytest.fixture
+def admin() -> dict:
+    """The first admin's e-mail and password."""
+    return dict(ADMIN)
+
+
+@pytest.fixture
+def operator_key() -> str:
+    return OPERATOR_KEY
+
+
+@pytest.fixture
 def operator():
     return {"Authorization": f"Bearer {OPERATOR_KEY}"}
 

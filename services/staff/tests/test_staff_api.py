@@ -11,7 +11,6 @@ from clinic_shared.inbox import InboxProcessor
 from staff.events import HANDLERS
 from staff.store.tables import inbox
 
-from .conftest import ADMIN, OPERATOR_KEY
 
 
 def error_code(response) -> str:
@@ -24,12 +23,12 @@ def audit(client, operator, **query) -> list[dict]:
     return response.get_json()["entries"]
 
 
-def test_the_first_admin_signs_in_and_is_told_who_they_are(client):
-    response = client.post("/api/staff/sessions", json={"email": "  ADMIN@clinic.test", "password": ADMIN["password"]})
+def test_the_first_admin_signs_in_and_is_told_who_they_are(client, admin):
+    response = client.post("/api/staff/sessions", json={"email": "  Admin@Clinic.TEST", "password": admin["password"]})
     assert response.status_code == 201
     body = response.get_json()
     assert body["token"].startswith("stf_") and body["expires_at"]
-    assert body["staff"] == {"id": body["staff"]["id"], "name": "Administrator", "email": ADMIN["email"],
+    assert body["staff"] == {"id": body["staff"]["id"], "name": "Administrator", "email": admin["email"],
                              "role": "admin", "practitioner_id": None}
     me = client.get("/api/staff/me", headers={"Authorization": f"Bearer {body['token']}"})
     assert me.status_code == 200 and me.get_json()["role"] == "admin" and me.get_json()["active"] is True
@@ -41,27 +40,27 @@ def test_the_operator_key_is_the_operator_with_the_admin_role(client, operator):
         "active": True}
 
 
-def test_a_wrong_password_and_an_unknown_email_get_the_same_answer(client):
-    wrong = client.post("/api/staff/sessions", json={"email": ADMIN["email"], "password": "not the password"})
+def test_a_wrong_password_and_an_unknown_email_get_the_same_answer(client, admin):
+    wrong = client.post("/api/staff/sessions", json={"email": admin["email"], "password": "not the password"})
     unknown = client.post("/api/staff/sessions", json={"email": "nobody@clinic.test", "password": "not the password"})
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.get_json() == unknown.get_json()
 
 
-@pytest.mark.parametrize("email", [ADMIN["email"], "nobody@clinic.test"])
-def test_five_failures_lock_the_email_even_for_the_right_password(client, email):
+@pytest.mark.parametrize("email", ["admin@clinic.test", "nobody@clinic.test"])  # the first admin, and nobody
+def test_five_failures_lock_the_email_even_for_the_right_password(client, email, admin):
     for _ in range(5):
         assert client.post("/api/staff/sessions", json={"email": email, "password": "wrong-guess"}).status_code == 401
-    locked = client.post("/api/staff/sessions", json={"email": email, "password": ADMIN["password"]})
+    locked = client.post("/api/staff/sessions", json={"email": email, "password": admin["password"]})
     assert locked.status_code == 429 and error_code(locked) == "rate_limited"
     assert 0 < int(locked.headers["Retry-After"]) <= 15 * 60
     other = client.post("/api/staff/sessions", json={"email": "other@clinic.test", "password": "wrong-guess"})
     assert other.status_code == 401  # the lock is for that e-mail only
 
 
-def test_a_locked_known_and_unknown_email_answer_alike(client):
+def test_a_locked_known_and_unknown_email_answer_alike(client, admin):
     answers = []
-    for email in (ADMIN["email"], "nobody@clinic.test"):
+    for email in (admin["email"], "nobody@clinic.test"):
         for _ in range(5):
             client.post("/api/staff/sessions", json={"email": email, "password": "wrong-guess"})
         locked = client.post("/api/staff/sessions", json={"email": email, "password": "wrong-guess"})
@@ -69,27 +68,27 @@ def test_a_locked_known_and_unknown_email_answer_alike(client):
     assert answers[0] == answers[1] == (429, "rate_limited")
 
 
-def test_signing_out_ends_that_session_only(client, sign_in):
-    first, second = sign_in(**ADMIN), sign_in(**ADMIN)
+def test_signing_out_ends_that_session_only(client, sign_in, admin):
+    first, second = sign_in(**admin), sign_in(**admin)
     assert client.delete("/api/staff/sessions/current", headers=first).status_code == 204
     assert client.get("/api/staff/me", headers=first).status_code == 401
     assert client.get("/api/staff/me", headers=second).status_code == 200
 
 
-def test_a_session_expires(app, client, staff_settings):
+def test_a_session_expires(app, client, staff_settings, admin):
     from datetime import datetime, timezone
     from clinic_shared.db import transaction
     from staff.operations import member_of_token, sign_in
 
     with transaction(app.extensions["staff"].session_factory) as session:
-        signed = sign_in(session, staff_settings, ADMIN["email"], ADMIN["password"], datetime(2020, 1, 1, tzinfo=timezone.utc))
+        signed = sign_in(session, staff_settings, admin["email"], admin["password"], datetime(2020, 1, 1, tzinfo=timezone.utc))
     with app.extensions["staff"].session_factory() as session:
         assert member_of_token(session, signed.token, datetime(2020, 1, 1, 11, 59, tzinfo=timezone.utc)) is not None
         assert member_of_token(session, signed.token, datetime(2020, 1, 1, 12, 0, tzinfo=timezone.utc)) is None
     assert client.get("/api/staff/me", headers={"Authorization": f"Bearer {signed.token}"}).status_code == 401
 
 
-def test_only_admins_manage_members(client, sign_in, add_member):
+def test_only_admins_manage_members(client, sign_in, add_member, admin):
     add_member("reception", "rita@clinic.test")
     add_member("practitioner", "pat@clinic.test")
     body = {"name": "New", "email": "new@clinic.test", "role": "reception", "password": "a-long-enough-password"}
@@ -98,7 +97,7 @@ def test_only_admins_manage_members(client, sign_in, add_member):
         assert client.get("/api/staff/members", headers=headers).status_code == 403
         assert client.post("/api/staff/members", headers=headers, json=body).status_code == 403
         assert client.get("/api/audit", headers=headers).status_code == 403
-    admin = sign_in(**ADMIN)
+    admin = sign_in(**admin)
     assert client.post("/api/staff/members", headers=admin, json=body).status_code == 201
     assert client.post("/api/staff/members", json=body).status_code == 401
 
@@ -223,11 +222,11 @@ def test_audit_pages_never_repeat_or_skip(client, operator, app):
     assert naive.status_code == 422 and error_code(naive) == "timezone_required"
 
 
-def test_introspection_is_for_services_holding_the_operator_key(client, sign_in):
-    headers = sign_in(**ADMIN)
+def test_introspection_is_for_services_holding_the_operator_key(client, sign_in, admin, operator_key):
+    headers = sign_in(**admin)
     token = headers["Authorization"].split()[1]
     assert client.post("/internal/sessions/introspect", json={"token": token}).status_code == 401
-    service = {"Authorization": f"Bearer {OPERATOR_KEY}"}
+    service = {"Authorization": f"Bearer {operator_key}"}
     answer = client.post("/internal/sessions/introspect", json={"token": token}, headers=service)
     assert answer.status_code == 200 and answer.get_json()["staff"]["role"] == "admin"
     assert "password" not in answer.get_data(as_text=True)
@@ -236,14 +235,14 @@ def test_introspection_is_for_services_holding_the_operator_key(client, sign_in)
     assert client.post("/internal/sessions/introspect", json=["x"], headers=service).status_code == 422
 
 
-def test_first_start_makes_one_admin_and_prints_a_generated_password_once(tmp_path, database_url):
+def test_first_start_makes_one_admin_and_prints_a_generated_password_once(tmp_path, database_url, operator_key):
     from clinic_shared.migrations import upgrade
     from staff.first_admin import make_first_admin
     from staff.settings import load_staff_settings
 
     upgrade("staff", database_url)
     settings = load_staff_settings({"CLINIC_DATA_DIR": str(tmp_path), "CLINIC_STAFF_DATABASE_URL": database_url,
-                                    "CLINIC_STAFF_TOKEN": OPERATOR_KEY, "CLINIC_SECRET_KEY": "s"})
+                                    "CLINIC_STAFF_TOKEN": operator_key, "CLINIC_SECRET_KEY": "s"})
     said = []
     make_first_admin(settings, say=lambda text, **_: said.append(text))
     make_first_admin(settings, say=lambda text, **_: said.append(text))
@@ -254,7 +253,7 @@ def test_first_start_makes_one_admin_and_prints_a_generated_password_once(tmp_pa
     try:
         client = app.test_client()
         assert client.post("/api/staff/sessions", json={"email": "admin@clinic.test", "password": password}).status_code == 201
-        members = client.get("/api/staff/members", headers={"Authorization": f"Bearer {OPERATOR_KEY}"}).get_json()["members"]
+        members = client.get("/api/staff/members", headers={"Authorization": f"Bearer {operator_key}"}).get_json()["members"]
         assert [m["role"] for m in members] == ["admin"]
     finally:
         app.extensions["staff"].engine.dispose()
