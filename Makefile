@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-SERVICES := screening booking notifications
+SERVICES := screening booking notifications staff
 PACKAGES := shared $(addprefix services/,$(SERVICES) gateway)
 
 .PHONY: run test faults migrate bench clean
@@ -13,7 +13,8 @@ $(VENV)/.installed: $(addsuffix /pyproject.toml,$(PACKAGES)) requirements-dev.tx
 	$(PY) -m pip install --quiet $(addprefix -e ,$(PACKAGES)) -r requirements-dev.txt
 	touch $@
 
-# Apply every service's migrations and make the secrets (printing the staff token the first time).
+# Apply every service's migrations and make the secrets (printing the staff token and the first
+# admin's password the first time).
 migrate: $(VENV)/.installed
 	$(PY) -m clinic_shared.first_start
 	@for service in $(SERVICES); do $(PY) -m $$service.migrate || exit 1; done

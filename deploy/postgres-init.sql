@@ -2,3 +2,4 @@
 CREATE DATABASE screening;
 CREATE DATABASE booking;
 CREATE DATABASE notifications;
+CREATE DATABASE staff;

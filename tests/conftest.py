@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from system import start_system  # noqa: E402
+from system import SERVICES, start_system  # noqa: E402
 
 
 @pytest.fixture(scope="module", params=["embedded", "real"])
@@ -34,7 +34,7 @@ def system(request, tmp_path_factory):
             "CLINIC_BROKER_URL": AMQP_URL,
             "CLINIC_TOPOLOGY_PREFIX": f"clinic-test-{uuid.uuid4().hex[:10]}",
             "CLINIC_SMTP_URL": mailbox.url,
-            **{f"CLINIC_{s.upper()}_DATABASE_URL": databases() for s in ("screening", "booking", "notifications")},
+            **{f"CLINIC_{s.upper()}_DATABASE_URL": databases() for s in SERVICES},
         }
     running = start_system(data_dir, extra)
     running.backend = request.param

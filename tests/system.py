@@ -19,7 +19,7 @@ import requests
 from clinic_shared.testing import free_port
 
 REPO = Path(__file__).resolve().parents[1]
-SERVICES = ("screening", "booking", "notifications")
+SERVICES = ("screening", "booking", "notifications", "staff")
 
 
 def procfile_commands(path: Path = REPO / "Procfile") -> dict[str, str]:
@@ -100,6 +100,15 @@ class RunningSystem:
     def staff(self, method: str, path: str, **kwargs) -> requests.Response:
         return self.call(method, path, token=self.staff_token, **kwargs)
 
+    @property
+    def admin(self) -> dict:
+        """The first admin's e-mail and password (made by `staff.migrate`)."""
+        return {"email": self.env["CLINIC_ADMIN_EMAIL"], "password": self.env["CLINIC_ADMIN_PASSWORD"]}
+
+    def service_url(self, service: str) -> str:
+        """A service's own address: for requests that skip the gateway."""
+        return self.env[f"CLINIC_{service.upper()}_URL"]
+
 
 def system_env(data_dir: Path, extra: dict | None = None) -> dict:
     env = {key: value for key, value in os.environ.items() if not key.startswith("CLINIC_")}
@@ -108,6 +117,8 @@ def system_env(data_dir: Path, extra: dict | None = None) -> dict:
         "CLINIC_DATA_DIR": str(data_dir),
         "CLINIC_PORT": str(free_port()),
         "CLINIC_STAFF_TOKEN": "staff-" + os.urandom(8).hex(),
+        "CLINIC_ADMIN_EMAIL": "admin@clinic.test",
+        "CLINIC_ADMIN_PASSWORD": "admin-" + os.urandom(8).hex(),
         "CLINIC_RATE_LIMIT": "off",
         "CLINIC_WORKER_HEARTBEAT_TIMEOUT": "6",  # a dead worker shows in /api/health within seconds
         "PYTHONUNBUFFERED": "1",

@@ -76,11 +76,11 @@ def test_compose_commands_run_the_slice_on_local_backends(tmp_path, amqp_url, po
     """Each app service's command and environment from the file, with only host names and ports mapped."""
     from clinic_shared.testing import free_port, running_smtp_server
 
-    ports = {str(port): str(free_port()) for port in (8080, 8081, 8082, 8083)}
+    ports = {str(port): str(free_port()) for port in (8080, 8081, 8082, 8083, 8084)}
     databases = {service: postgres_url_factory() for service in SERVICES}
     with running_smtp_server() as mailbox:
         operator_env = {"CLINIC_STAFF_TOKEN": "staff-" + uuid.uuid4().hex, "CLINIC_SECRET_KEY": uuid.uuid4().hex,
-                        "CLINIC_SMTP_URL": mailbox.url}
+                        "CLINIC_ADMIN_PASSWORD": "admin-" + uuid.uuid4().hex, "CLINIC_SMTP_URL": mailbox.url}
 
         def local(value: str) -> str:
             value = _resolve(value, operator_env)
@@ -88,7 +88,7 @@ def test_compose_commands_run_the_slice_on_local_backends(tmp_path, amqp_url, po
             for service, url in databases.items():
                 value = value.replace(f"postgresql+psycopg://postgres:postgres@postgres:5432/{service}", url)
             for container, local_port in ports.items():
-                value = re.sub(rf"(0\.0\.0\.0|screening|booking|notifications):{container}\b",
+                value = re.sub(rf"(0\.0\.0\.0|screening|booking|notifications|staff):{container}\b",
                                f"127.0.0.1:{local_port}", value)
             return value
 

@@ -114,7 +114,8 @@ def test_health_shows_a_dead_worker_and_its_return(system):
     try:
         down = until(lambda: system.call("GET", "/api/health"), lambda r: r.status_code == 503, seconds=30)
         assert down.status_code == 503
-        assert down.json()["services"] == {"screening": "down", "booking": "ok", "notifications": "ok"}
+        assert down.json()["services"] == {"screening": "down", "booking": "ok", "notifications": "ok",
+                                                 "staff": "ok"}
     finally:
         system.start("screening-worker")
     assert until(lambda: system.call("GET", "/api/health"), lambda r: r.status_code == 200, seconds=30).status_code == 200

@@ -61,7 +61,8 @@ def test_health_reports_every_service(system):
     response = system.call("GET", "/api/health")
     assert response.status_code == 200
     assert response.json() == {"status": "ok",
-                               "services": {"screening": "ok", "booking": "ok", "notifications": "ok"}}
+                               "services": {"screening": "ok", "booking": "ok", "notifications": "ok",
+                                            "staff": "ok"}}
 
 
 def test_booking_confirmed_sends_pre_treatment_email(system):

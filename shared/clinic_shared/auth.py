@@ -1,7 +1,9 @@
-"""Bearer tokens: the staff token, and signed, expiring client tokens.
+"""Bearer tokens: staff tokens (a member's session, or the operator key), and signed, expiring client tokens.
 
 A client token names one client id and nothing else; it is signed with the shared secret key, so
-every service checks it without asking another. Staff use the one staff token of the deployment.
+every service checks it without asking another. A member of staff's session token is checked with the
+staff service (`staff_sessions`); the operator key (CLINIC_STAFF_TOKEN) is the `admin` role and needs
+nobody. What each role may do is `roles.MATRIX`.
 """
 from __future__ import annotations
 
@@ -13,7 +15,9 @@ from typing import Callable
 from flask import Request, g
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from . import roles
 from .errors import ApiError
+from .staff_sessions import OPERATOR, StaffIdentity, StaffSessions, looks_like_session_token
 
 _SALT = "clinic-client-token"
 
@@ -22,20 +26,39 @@ _SALT = "clinic-client-token"
 class Principal:
     role: str  # "staff" or "client"
     client_id: str | None = None
+    staff: StaffIdentity | None = None  # who, for staff (the operator key: OPERATOR)
 
     @property
     def is_staff(self) -> bool:
         return self.role == "staff"
+
+    @property
+    def staff_role(self) -> str | None:
+        """admin, practitioner or reception; None for a client."""
+        return self.staff.role if self.staff is not None else None
+
+    def may(self, permission: str) -> bool:
+        """Whether this caller has a permission of the role matrix (a client has none)."""
+        return self.is_staff and roles.may(self.staff_role, permission)
 
     def may_see(self, owner_client_id: str) -> bool:
         return self.is_staff or self.client_id == owner_client_id
 
 
 class TokenAuthority:
-    def __init__(self, secret_key: str, staff_token: str, client_token_ttl_seconds: int):
+    def __init__(self, secret_key: str, staff_token: str, client_token_ttl_seconds: int,
+                 staff_sessions: StaffSessions | None = None):
         self._serializer = URLSafeTimedSerializer(secret_key, salt=_SALT)
         self._staff_token = staff_token
         self._ttl = client_token_ttl_seconds
+        self._staff_sessions = staff_sessions
+
+    @classmethod
+    def from_settings(cls, settings) -> "TokenAuthority":
+        """The authority of a service: its secrets, and the staff service to check session tokens with."""
+        sessions = StaffSessions(settings.service_urls["staff"], settings.staff_token) \
+            if settings.service_urls.get("staff") else None
+        return cls(settings.secret_key, settings.staff_token, settings.client_token_ttl_seconds, sessions)
 
     def issue_client_token(self, client_id: str) -> str:
         return self._serializer.dumps({"client_id": client_id})
@@ -43,7 +66,10 @@ class TokenAuthority:
     def principal_for(self, token: str) -> Principal | None:
         """The principal a raw token stands for, or None when it is bad or expired."""
         if hmac.compare_digest(token.encode(), self._staff_token.encode()):
-            return Principal("staff")
+            return Principal("staff", staff=OPERATOR)
+        if looks_like_session_token(token):
+            member = self._staff_sessions.identity(token) if self._staff_sessions is not None else None
+            return Principal("staff", staff=member) if member is not None else None
         try:
             data = self._serializer.loads(token, max_age=self._ttl)
         except (SignatureExpired, BadSignature):
@@ -68,10 +94,14 @@ class TokenAuthority:
             raise ApiError(401, "unauthorized", "A bearer token is required.")
         return principal
 
-    def require_staff(self, request: Request) -> Principal:
+    def require_staff(self, request: Request, permission: str | None = None) -> Principal:
+        """A staff token, with `permission` of the role matrix when one is named."""
         principal = self.require_principal(request)
         if not principal.is_staff:
             raise ApiError(403, "forbidden", "Only staff may do this.")
+        if permission is not None and not principal.may(permission):
+            raise ApiError(403, "forbidden", f"The {principal.staff_role} role may not do this.",
+                           {"role": principal.staff_role, "permission": permission})
         return principal
 
     def require_client(self, request: Request) -> Principal:

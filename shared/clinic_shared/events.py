@@ -94,6 +94,35 @@ class BookingCompletedV1(BookingSnapshotV1):
     completed_at = fields.String(required=True)
 
 
+AUDIT_ACTIONS = (  # API.md "Audit"
+    "staff.signed_in", "staff.sign_in_failed", "staff.member_created", "staff.member_changed",
+    "screening.answers_read", "screening.cleared", "booking.cancelled", "booking.rescheduled",
+    "booking.completed", "closure.created", "closure.deleted", "notification.retried",
+    "client.exported", "client.erasure_requested",
+)
+
+
+class ActorSchema(_Lenient):
+    id = fields.String(required=True, allow_none=True)  # None: a failed sign-in with an unknown e-mail
+    name = fields.String(required=True)
+    role = fields.String(required=True, allow_none=True)
+
+
+class ResourceSchema(_Lenient):
+    type = fields.String(required=True)
+    id = fields.String(required=True, allow_none=True)
+
+
+class AuditRecordedV1(_Lenient):
+    """What a member of staff did: who, which action on what, when. Never health data (no answers,
+    no notes): ids only; the request id is the envelope's correlation_id."""
+
+    actor = fields.Nested(ActorSchema, required=True)
+    action = fields.String(required=True, validate=validate.OneOf(AUDIT_ACTIONS))
+    resource = fields.Nested(ResourceSchema, required=True)
+    at = fields.String(required=True)  # ISO 8601 with offset
+
+
 # (type, version) -> schema of `data`. Add a new version here; never change an old one.
 EVENT_SCHEMAS: dict[tuple[str, int], type[Schema]] = {
     ("screening.completed", 1): ScreeningCompletedV1,
@@ -102,6 +131,7 @@ EVENT_SCHEMAS: dict[tuple[str, int], type[Schema]] = {
     ("booking.cancelled", 1): BookingCancelledV1,
     ("booking.rescheduled", 1): BookingRescheduledV1,
     ("booking.completed", 1): BookingCompletedV1,
+    ("audit.recorded", 1): AuditRecordedV1,
 }
 
 

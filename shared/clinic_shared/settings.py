@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Mapping
 from zoneinfo import ZoneInfo
 
-SERVICES = ("screening", "booking", "notifications")
-DEFAULT_SERVICE_PORTS = {"gateway": 8080, "screening": 8081, "booking": 8082, "notifications": 8083}
+SERVICES = ("screening", "booking", "notifications", "staff")
+DEFAULT_SERVICE_PORTS = {"gateway": 8080, "screening": 8081, "booking": 8082, "notifications": 8083,
+                         "staff": 8084}
 
 
 @dataclass(frozen=True)

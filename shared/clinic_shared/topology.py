@@ -25,6 +25,7 @@ CONSUMES: dict[str, tuple[str, ...]] = {
         "booking.rescheduled",
         "booking.completed",
     ),
+    "staff": ("audit.recorded",),  # the audit trail: what every service's staff did
 }
 
 

@@ -38,8 +38,12 @@ def create_app(settings=None, clock: Callable[[], datetime] | None = None, **ove
         "broker": lambda: broker_ok(base),
         "worker": worker_check(session_factory, heartbeat, base.worker_heartbeat_timeout_seconds),
     })
-    scheduler = Scheduler(settings, session_factory, clock or utcnow, correlation_id=request_id)
-    tokens = TokenAuthority(base.secret_key, base.staff_token, base.client_token_ttl_seconds)
+    from flask import g
+
+    # Who acts is read per request, like the request id: staff actions are audited (clinic_shared.audit).
+    scheduler = Scheduler(settings, session_factory, clock or utcnow, correlation_id=request_id,
+                          actor=lambda: g.get("principal"))
+    tokens = TokenAuthority.from_settings(base)
     app.extensions[EXTENSION] = BookingContext(settings, scheduler, tokens, engine)
     document_settings(api, documented_settings(settings.rules))
     register_blueprints(api)

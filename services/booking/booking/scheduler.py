@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from clinic_shared.datetimes import to_local_iso
 from clinic_shared.db import transaction
 from clinic_shared.errors import ApiError, validation_error
+from clinic_shared.audit import record_audit
+from clinic_shared.auth import Principal
 from clinic_shared.outbox import add_event
 
 from .domain.availability import Slot, range_slots
@@ -39,6 +41,7 @@ from .store.tables import bookings, closures, courses, idempotency_keys, outbox
 log = logging.getLogger(__name__)
 
 PRODUCER = "booking"
+AUDITED_BOOKING_EVENTS = ("booking.cancelled", "booking.rescheduled", "booking.completed")  # API.md "Audit"
 MAX_ATTEMPTS = 5  # a lost race on the database's constraint is retried with fresh data
 SCREENING_POLL_SECONDS = 0.05  # while a booking waits for its screening event
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud on the phone
@@ -83,12 +86,14 @@ class Booked:
 
 class Scheduler:
     def __init__(self, settings: BookingSettings, session_factory: sessionmaker[Session],
-                 clock: Callable[[], datetime], correlation_id: Callable[[], str | None] = lambda: None):
+                 clock: Callable[[], datetime], correlation_id: Callable[[], str | None] = lambda: None,
+                 actor: Callable[[], Principal | None] = lambda: None):
         self._settings = settings
         self._rules = settings.rules
         self._sessions = session_factory
         self._clock = clock
         self._correlation_id = correlation_id
+        self._actor = actor  # who asks: staff changes are recorded in the audit trail
 
     # ----- shapes -------------------------------------------------------------------------
 
@@ -114,6 +119,13 @@ class Scheduler:
         screening = queries.screening(session, row.screening_id)
         add_event(session, outbox, event_type, {**self._snapshot(row, screening), **extra},
                   producer=PRODUCER, correlation_id=self._correlation_id())
+        if event_type in AUDITED_BOOKING_EVENTS:
+            self._audit(session, event_type, "booking", row.id)
+
+    def _audit(self, session: Session, action: str, resource_type: str, resource_id: str) -> None:
+        """Record what staff did (a client's own change is not audited: record_audit skips it)."""
+        record_audit(session, outbox, self._actor(), action, resource_type, resource_id,
+                     producer=PRODUCER, correlation_id=self._correlation_id())
 
     # ----- checks shared by every way of taking a slot ------------------------------------
 
@@ -405,6 +417,7 @@ class Scheduler:
                                f"{count} confirmed booking(s) fall on {day.isoformat()}; move or cancel them first.",
                                {"confirmed_bookings": count})
             session.execute(closures.insert().values(date=day, reason=reason, created_at=self._clock()))
+            self._audit(session, "closure.created", "closure", day.isoformat())
             return session.execute(select(closures).where(closures.c.date == day)).first()
 
         return self._retrying(work)
@@ -413,3 +426,4 @@ class Scheduler:
         with transaction(self._sessions) as session:
             if session.execute(delete(closures).where(closures.c.date == day)).rowcount == 0:
                 raise ApiError(404, "not_found", "No closure on that day.")
+            self._audit(session, "closure.deleted", "closure", day.isoformat())

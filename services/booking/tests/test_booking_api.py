@@ -423,7 +423,8 @@ def test_course_is_all_or_nothing(clinic):
     assert details["session"] == 2 and details["start"] == at(date(2026, 12, 8), 9).isoformat()
     with clinic.sessions() as session:
         assert session.execute(select(bookings.c.id)).all() == []
-    assert events(clinic) == []
+    assert [e["type"] for e in events(clinic)] == ["audit.recorded"]  # the closure staff made; no booking event
+    assert events(clinic)[0]["data"]["action"] == "closure.created"
 
 
 def test_course_shape_and_slot_failures(make_clinic):

@@ -36,4 +36,5 @@ def create_app(settings: Settings | None = None, *,
     smorest_api.register_blueprint(api.blp)
     app.register_blueprint(proxy.blp)
     app.register_blueprint(pages.blp)
+    pages.install_page_headers(app)
     return app

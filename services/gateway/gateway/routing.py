@@ -12,6 +12,8 @@ OWNERS = {
     "courses": "booking",
     "closures": "booking",
     "notifications": "notifications",
+    "staff": "staff",               # /api/staff/sessions, /api/staff/me, /api/staff/members
+    "audit": "staff",
 }
 
 

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
 
-from clinic_shared.settings import load_settings
+from clinic_shared.settings import SERVICES, load_settings
 from clinic_shared.testing import free_port
 
 from gateway import create_app
@@ -88,8 +88,8 @@ def gateway_settings(tmp_path):
 
 @pytest.fixture
 def services(serve):
-    """Three echo services up; returns {name: (app, url)}."""
-    apps = {name: echo_service(name) for name in ("screening", "booking", "notifications")}
+    """An echo service up for each service behind the gateway; returns {name: (app, url)}."""
+    apps = {name: echo_service(name) for name in SERVICES}
     return {name: (app, serve(app)) for name, app in apps.items()}
 
 

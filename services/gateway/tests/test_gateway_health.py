@@ -6,7 +6,8 @@ def test_all_services_up(client):
     response = client.get("/api/health")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok",
-                                   "services": {"screening": "ok", "booking": "ok", "notifications": "ok"}}
+                                   "services": {"screening": "ok", "booking": "ok", "notifications": "ok",
+                                                "staff": "ok"}}
 
 
 def test_a_closed_port_and_an_unhealthy_service_are_marked_down(serve, echo, services, gateway_settings, closed_url):
@@ -16,7 +17,7 @@ def test_a_closed_port_and_an_unhealthy_service_are_marked_down(serve, echo, ser
     response = create_app(gateway_settings(urls)).test_client().get("/api/health")
     assert response.status_code == 503
     body = response.get_json()
-    assert body["services"] == {"screening": "ok", "booking": "down", "notifications": "down"}
+    assert body["services"] == {"screening": "ok", "booking": "down", "notifications": "down", "staff": "ok"}
     assert body["status"] == "degraded"
     assert body["error"]["code"] == "service_unavailable"
     assert body["error"]["details"] == {"services": ["booking", "notifications"]}

@@ -1,4 +1,6 @@
 """One OpenAPI document out of the services' documents, and the page that renders it."""
+import re
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
@@ -126,7 +128,7 @@ def test_gateway_serves_the_merged_document(serve, echo, gateway_settings, close
     screening_doc = doc({"/api/screenings": get_returning("Screening")}, {"Screening": {"type": "object"}})
     urls = {"screening": serve(echo("screening", openapi=screening_doc)),
             "booking": serve(smorest_booking_service()),
-            "notifications": closed_url}
+            "notifications": closed_url, "staff": closed_url}
     response = create_app(gateway_settings(urls)).test_client().get("/api/openapi.json")
     assert response.status_code == 200
     merged = response.get_json()
@@ -134,7 +136,7 @@ def test_gateway_serves_the_merged_document(serve, echo, gateway_settings, close
     assert merged["paths"]["/api/treatments"]["get"]["summary"] == "The treatable areas"
     assert "Treatments" in merged["components"]["schemas"]
     assert "Screening" in merged["components"]["schemas"]
-    assert merged["info"]["x-unavailable-services"] == ["notifications"]
+    assert merged["info"]["x-unavailable-services"] == ["notifications", "staff"]
 
 
 def test_docs_page_renders_the_document(client):
@@ -142,5 +144,8 @@ def test_docs_page_renders_the_document(client):
     assert response.status_code == 200
     assert response.content_type.startswith("text/html")
     page = response.get_data(as_text=True)
-    assert 'fetch("/api/openapi.json")' in page
-    assert "<script src=" not in page and "http" not in page  # self-contained: nothing from elsewhere
+    # self-contained: its script and style are the gateway's own files (the CSP allows nothing inline)
+    assert re.findall(r'(?:src|href)="(/static/[^"]+)"', page) == ["/static/docs.css", "/static/docs.js"]
+    script = client.get("/static/docs.js").get_data(as_text=True)
+    assert 'fetch("/api/openapi.json")' in script
+    assert "http" not in page and "http" not in script

@@ -27,6 +27,7 @@ class Service:
     session_factory: sessionmaker[Session]
     repository: Repository
     clock: Callable[[], datetime]
+    outbox: object = None  # the outbox Table: what staff do here is audited through it
 
 
 def create_app(settings: NotificationSettings | None = None, clock: Callable[[], datetime] | None = None,
@@ -46,9 +47,9 @@ def create_app(settings: NotificationSettings | None = None, clock: Callable[[],
     })
     app.extensions["notifications"] = Service(
         settings=settings,
-        authority=TokenAuthority(settings.secret_key, settings.staff_token, settings.client_token_ttl_seconds),
+        authority=TokenAuthority.from_settings(settings),
         session_factory=session_factory, repository=Repository(tables),
-        clock=clock or utcnow,
+        clock=clock or utcnow, outbox=tables.outbox,
     )
     api.register_blueprint(blp)
     return app

@@ -130,6 +130,23 @@ def test_staff_retry_a_failed_message(client, system, clock, failed_message):
     assert retried.status == "sent" and retried.attempts == 2
     again = client.post(f"/api/notifications/{failed_message}/retry", headers=STAFF)
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "conflict"  # sent: nothing to retry
+    audits = audit_events(system)  # the one retry that happened is in the audit trail, by who did it
+    assert [(a["data"]["action"], a["data"]["resource"]["id"], a["data"]["actor"]["id"]) for a in audits] == [
+        ("notification.retried", failed_message, "operator")]
+    assert audits[0]["correlation_id"] == response.headers["X-Request-ID"]
+
+
+def audit_events(system) -> list[dict]:
+    import json
+
+    from sqlalchemy import select
+
+    from notifications.store.tables import make_tables
+
+    outbox = make_tables().outbox
+    with system.sessions() as session:
+        bodies = session.scalars(select(outbox.c.body).where(outbox.c.type == "audit.recorded")).all()
+    return [json.loads(body) for body in bodies]
 
 
 def test_only_a_failed_message_can_be_retried(client, system):

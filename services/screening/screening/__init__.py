@@ -27,7 +27,7 @@ def create_app(settings=None, **overrides):
     engine = make_engine(base.database_url)
     context = ScreeningContext(
         settings=settings, ruleset=ruleset, engine=engine, session_factory=make_session_factory(engine),
-        tokens=TokenAuthority(base.secret_key, base.staff_token, base.client_token_ttl_seconds))
+        tokens=TokenAuthority.from_settings(base))
 
     app, api = create_service_app(SERVICE, "Clinic screening service", {
         "database": lambda: database_ok(engine),

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from clinic_shared.audit import record_audit
+from clinic_shared.auth import Principal
 from clinic_shared.datetimes import to_local_iso
 from clinic_shared.outbox import add_event
 
@@ -55,9 +57,17 @@ def submit_screening(session: Session, *, ruleset: RuleSet, client_id: str, cont
     return record
 
 
+def note_answers_read(session: Session, principal: Principal | None, screening_ids: list[str],
+                      correlation_id: str | None = None) -> None:
+    """Staff read these screenings' answers: one `screening.answers_read` audit entry each."""
+    for screening_id in screening_ids:
+        record_audit(session, outbox, principal, "screening.answers_read", "screening", screening_id,
+                     producer=SERVICE, correlation_id=correlation_id)
+
+
 def clear_screening(session: Session, screening_id: str, *, decision: str, note: str | None,
                     decided_by: str, now: datetime, tz: ZoneInfo,
-                    correlation_id: str | None = None) -> ScreeningRecord:
+                    correlation_id: str | None = None, principal: Principal | None = None) -> ScreeningRecord:
     record = get_screening(session, screening_id)
     if record is None:
         raise ScreeningNotFound(screening_id)
@@ -72,6 +82,8 @@ def clear_screening(session: Session, screening_id: str, *, decision: str, note:
     data = event_data(cleared, tz)
     data.update(previous_outcome=record.outcome, decision=decision, decided_at=to_local_iso(now, tz))
     add_event(session, outbox, "screening.cleared", data, producer=SERVICE, correlation_id=correlation_id)
+    record_audit(session, outbox, principal, "screening.cleared", "screening", screening_id,
+                 producer=SERVICE, correlation_id=correlation_id)
     return cleared
 
 

@@ -289,7 +289,7 @@ def test_staff_clear_a_consultation_required_screening(client, staff, decision, 
     assert body["valid_until"] == created["valid_until"]  # validity counts from the screening
     assert body["clearance"]["decision"] == decision
     assert body["clearance"]["note"] == "Seen in consultation."
-    assert body["clearance"]["decided_by"] == "staff"
+    assert body["clearance"]["decided_by"] == "operator"  # the member who decided; the operator key here
     assert datetime.fromisoformat(body["clearance"]["decided_at"]).utcoffset() is not None
     stored = client.get(f"/api/screenings/{created['id']}", headers=bearer(created["access_token"])).json
     assert stored["outcome"] == outcome and stored["clearance"] == body["clearance"]

@@ -66,7 +66,10 @@ def make_traffic(client, staff, make_body):
 
 def test_every_outbox_event_is_complete_and_private(client, app, staff, make_body):
     created = make_traffic(client, staff, make_body)
-    envelopes = [assert_private(raw) for raw in outbox_bodies(app)]
+    everything = [assert_private(raw) for raw in outbox_bodies(app)]
+    audits = [e for e in everything if e["type"] == "audit.recorded"]
+    assert [(a["data"]["action"], a["data"]["actor"]["id"]) for a in audits] == [("screening.cleared", "operator")] * 2
+    envelopes = [e for e in everything if e["type"] != "audit.recorded"]
     assert [e["type"] for e in envelopes] == ["screening.completed"] * 4 + ["screening.cleared"] * 2
     for envelope in envelopes:
         assert envelope["producer"] == "screening"
@@ -128,14 +131,17 @@ def test_what_reaches_the_broker_carries_no_answers(client, app, staff, make_bod
     context = app.extensions["screening"]
     with Connection(amqp_url) as connection:
         relay = OutboxRelay(context.session_factory, outbox, Publisher(connection, Topology(topology_prefix)))
-        assert relay.relay_once() == 6
+        assert relay.relay_once() == 8  # six screening events, two audit entries of the clearances
         assert relay.pending() == 0
         assert relay.relay_once() == 0  # published once, not again
     for service in ("booking", "notifications"):
         bodies = drain(amqp_url, topology_prefix, service, expected=6)
         envelopes = [assert_private(raw) for raw in bodies]
         assert sorted(e["type"] for e in envelopes) == ["screening.cleared"] * 2 + ["screening.completed"] * 4
-        assert {e["event_id"] for e in envelopes} == {json.loads(b)["event_id"] for b in outbox_bodies(app)}
+        assert {e["event_id"] for e in envelopes} == {json.loads(b)["event_id"] for b in outbox_bodies(app)
+                                                       if json.loads(b)["type"] != "audit.recorded"}
+    audits = [assert_private(raw) for raw in drain(amqp_url, topology_prefix, "staff", expected=2)]
+    assert [e["data"]["action"] for e in audits] == ["screening.cleared"] * 2  # the trail's consumer gets them
 
 
 def test_the_worker_relays_the_outbox(client, screening_settings, make_body, amqp_url, topology_prefix):

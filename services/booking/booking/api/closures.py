@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from clinic_shared.auth import authorised
 from clinic_shared.errors import ApiError
 
-from .context import require_staff, scheduler
+from .context import require_closures_staff, scheduler
 from .schemas import ClosureListSchema, ClosureSchema
 
 blp = Blueprint("closures", __name__, url_prefix="/api", description="Days the clinic is closed")
@@ -22,7 +22,7 @@ class Closures(MethodView):
         """Days the clinic is closed (public)."""
         return {"closures": [{"date": r.date, "reason": r.reason} for r in scheduler().list_closures()]}
 
-    @authorised(require_staff)
+    @authorised(require_closures_staff)
     @blp.arguments(ClosureSchema)
     @blp.response(201, ClosureSchema)
     def post(self, body):
@@ -33,7 +33,7 @@ class Closures(MethodView):
 
 @blp.route("/closures/<day>")
 class ClosureByDate(MethodView):
-    @authorised(require_staff)
+    @authorised(require_closures_staff)
     @blp.response(204)
     def delete(self, day):
         """Reopen a closed day (staff)."""

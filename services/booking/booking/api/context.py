@@ -7,6 +7,7 @@ from flask import current_app, request
 from sqlalchemy.engine import Engine
 
 from clinic_shared.auth import Principal, TokenAuthority
+from clinic_shared.errors import ApiError
 
 from ..scheduler import Scheduler
 from ..settings import BookingSettings
@@ -36,7 +37,11 @@ def client_filter(principal: Principal) -> str | None:
 
 
 def require_principal() -> Principal:
-    return context().tokens.require_principal(request)
+    """The owner or staff whose role may handle bookings (every role may: clinic_shared.roles)."""
+    principal = context().tokens.require_principal(request)
+    if principal.is_staff and not principal.may("bookings"):
+        raise ApiError(403, "forbidden", "This role may not handle bookings.")
+    return principal
 
 
 def require_client() -> Principal:
@@ -44,4 +49,9 @@ def require_client() -> Principal:
 
 
 def require_staff() -> Principal:
-    return context().tokens.require_staff(request)
+    """Staff whose role may handle bookings."""
+    return context().tokens.require_staff(request, "bookings")
+
+
+def require_closures_staff() -> Principal:
+    return context().tokens.require_staff(request, "closures")

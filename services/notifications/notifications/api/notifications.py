@@ -6,11 +6,12 @@ from flask import current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from clinic_shared.audit import record_audit
 from clinic_shared.auth import authorised
 from clinic_shared.datetimes import to_local_iso
 from clinic_shared.db import transaction
 from clinic_shared.errors import ApiError
-from clinic_shared.web import ErrorEnvelopeSchema
+from clinic_shared.web import ErrorEnvelopeSchema, request_id
 
 from ..domain.kinds import SCHEDULED, SENDING
 from .schemas import NotificationListSchema, NotificationQuerySchema, NotificationSchema
@@ -35,11 +36,15 @@ def to_json(row, tz) -> dict:
 
 
 def _principal():
-    return current_app.extensions["notifications"].authority.require_principal(request)
+    """The owner, or staff whose role may read notifications (clinic_shared.roles)."""
+    principal = current_app.extensions["notifications"].authority.require_principal(request)
+    if principal.is_staff and not principal.may("notifications"):
+        raise ApiError(403, "forbidden", "This role may not read notifications.")
+    return principal
 
 
 def _staff():
-    return current_app.extensions["notifications"].authority.require_staff(request)
+    return current_app.extensions["notifications"].authority.require_staff(request, "notifications")
 
 
 @blp.route("")
@@ -81,6 +86,9 @@ class RetryNotification(MethodView):
         with transaction(service.session_factory) as session:
             retried = service.repository.retry(session, notification_id, service.clock())
             row = service.repository.get(session, notification_id)
+            if retried:  # in the retry's transaction: the trail has it exactly when it happened
+                record_audit(session, service.outbox, g.principal, "notification.retried", "notification",
+                             notification_id, producer="notifications", correlation_id=request_id())
         if row is None:
             raise ApiError(404, "not_found", "No such notification.")
         if not retried:

@@ -8,12 +8,13 @@ from clinic_shared.datetimes import to_local_iso
 from ..store.repository import ScreeningRecord
 
 
-def screening_view(record: ScreeningRecord, tz: ZoneInfo) -> dict:
+def screening_view(record: ScreeningRecord, tz: ZoneInfo, with_answers: bool = True) -> dict:
+    """`with_answers=False` for staff whose role may not read health data (reception): no `answers` key."""
     clearance = None
     if record.clearance_decision is not None:
         clearance = {"decision": record.clearance_decision, "note": record.clearance_note,
                      "decided_by": record.cleared_by, "decided_at": to_local_iso(record.cleared_at, tz)}
-    return {
+    view = {
         "id": record.id,
         "client_id": record.client_id,
         "client": {"name": record.client_name, "email": record.client_email, "phone": record.client_phone},
@@ -26,3 +27,6 @@ def screening_view(record: ScreeningRecord, tz: ZoneInfo) -> dict:
         "created_at": to_local_iso(record.created_at, tz),
         "clearance": clearance,
     }
+    if not with_answers:
+        del view["answers"]
+    return view

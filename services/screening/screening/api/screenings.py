@@ -12,7 +12,8 @@ from clinic_shared.errors import ApiError
 from clinic_shared.web import ErrorEnvelopeSchema, request_id
 
 from ..context import current_context
-from ..operations import ClearanceConflict, Contact, ScreeningNotFound, clear_screening, submit_screening
+from ..operations import (ClearanceConflict, Contact, ScreeningNotFound, clear_screening, note_answers_read,
+                          submit_screening)
 from ..store.repository import get_screening, list_screenings
 from .auth import authorized
 from .presenters import screening_view
@@ -55,18 +56,24 @@ def screenings_blueprint() -> Blueprint:
             view["access_token"] = ctx.tokens.issue_client_token(client_id)
             return view
 
-        @authorized("staff")
+        @authorized("staff", "screenings")
         @blp.arguments(ScreeningQuerySchema, location="query")
         @blp.response(200, ScreeningListSchema)
         @blp.alt_response(401, schema=ErrorEnvelopeSchema, description="No token, or a bad one.")
         @blp.alt_response(403, schema=ErrorEnvelopeSchema, description="Not a staff token.")
         @blp.doc(security=BEARER)
         def get(self, query):
-            """Screenings, oldest first; `?outcome=consultation_required` is the clearance queue."""
+            """Screenings, oldest first; `?outcome=consultation_required` is the clearance queue.
+
+            Without the role to read health data (reception) the screenings come without `answers`;
+            with it, each answers read is recorded in the audit trail."""
             ctx = current_context()
-            with ctx.session_factory() as session:
+            with_answers = g.principal.may("screening_answers")
+            with transaction(ctx.session_factory) as session:
                 records = list_screenings(session, query.get("outcome"))
-            return {"screenings": [screening_view(r, ctx.settings.base.tz) for r in records]}
+                if with_answers:
+                    note_answers_read(session, g.principal, [r.id for r in records], request_id())
+            return {"screenings": [screening_view(r, ctx.settings.base.tz, with_answers) for r in records]}
 
     @blp.route("/api/screenings/<string:screening_id>")
     class ScreeningById(MethodView):
@@ -76,17 +83,23 @@ def screenings_blueprint() -> Blueprint:
         @blp.alt_response(404, schema=ErrorEnvelopeSchema, description="No such screening, or not yours.")
         @blp.doc(security=BEARER)
         def get(self, screening_id):
-            """One screening with its answers: for its client or staff only."""
+            """One screening with its answers: for its client or staff (reception: without `answers`)."""
             ctx = current_context()
-            with ctx.session_factory() as session:
+            principal = g.principal
+            if principal.is_staff and not principal.may("screenings"):
+                raise ApiError(403, "forbidden", "This role may not read screenings.")
+            with_answers = not principal.is_staff or principal.may("screening_answers")
+            with transaction(ctx.session_factory) as session:
                 record = get_screening(session, screening_id)
-            if record is None or not g.principal.may_see(record.client_id):
-                raise _not_found()  # another client's screening looks exactly like a missing one
-            return screening_view(record, ctx.settings.base.tz)
+                if record is None or not principal.may_see(record.client_id):
+                    raise _not_found()  # another client's screening looks exactly like a missing one
+                if principal.is_staff and with_answers:
+                    note_answers_read(session, principal, [record.id], request_id())
+            return screening_view(record, ctx.settings.base.tz, with_answers)
 
     @blp.route("/api/screenings/<string:screening_id>/clearance")
     class Clearance(MethodView):
-        @authorized("staff")
+        @authorized("staff", "clearance")
         @blp.arguments(ClearanceInSchema)
         @blp.response(200, ScreeningSchema)
         @blp.alt_response(401, schema=ErrorEnvelopeSchema, description="No token, or a bad one.")
@@ -105,8 +118,8 @@ def screenings_blueprint() -> Blueprint:
                 with transaction(ctx.session_factory) as session:
                     record = clear_screening(
                         session, screening_id, decision=body["decision"], note=body["note"],
-                        decided_by=g.principal.role, now=utcnow(), tz=ctx.settings.base.tz,
-                        correlation_id=request_id())
+                        decided_by=g.principal.staff.id, now=utcnow(), tz=ctx.settings.base.tz,
+                        correlation_id=request_id(), principal=g.principal)
             except ScreeningNotFound:
                 raise _not_found()
             except ClearanceConflict as exc:

@@ -1,0 +1,1 @@
+"""HTTP: flask-smorest blueprints and the marshmallow schemas of the staff endpoints."""

@@ -1,0 +1,5 @@
+from clinic_shared.migrations import run_env
+
+from staff.store.tables import metadata
+
+run_env(metadata)

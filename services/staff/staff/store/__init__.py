@@ -1,0 +1,1 @@
+"""The staff service's tables and the queries over them."""
