@@ -26,9 +26,8 @@ from clinic_shared.tcp_proxy import TcpProxy
 from clinic_shared.testing import (AMQP_URL, POSTGRES_ADMIN_URL, ReceivedMail, free_port, postgres_databases,
                                    running_smtp_server)
 from clinic_shared.topology import CONSUMES, Topology
-from system import RunningSystem, procfile_commands, start_system
+from system import SERVICES, RunningSystem, procfile_commands, start_system
 
-SERVICES = ("screening", "booking", "notifications")
 REPLICAS = (1, 2)
 
 
