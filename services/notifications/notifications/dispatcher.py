@@ -28,7 +28,7 @@ from clinic_shared.db import transaction
 from clinic_shared.failures import GrowingPause, is_transient
 
 from .delivery import PermanentDeliveryError, build_email
-from .domain.kinds import CANCELLED, FAILED, NEXT_SESSION_REMINDER, SCHEDULED, SENDING, SENT
+from .domain.kinds import CANCELLATION, CANCELLED, FAILED, NEXT_SESSION_REMINDER, SCHEDULED, SENDING, SENT
 from .domain.schedule import retry_delay
 from .settings import NotificationSettings
 from .store.repository import Repository, claimable
@@ -74,8 +74,9 @@ class Dispatcher:
             return session.execute(select(self._n).where(self._n.c.id == notification_id)).one()
 
     def _deliver(self, row) -> None:
-        if row.kind == NEXT_SESSION_REMINDER and self._has_later_treatment(row):
-            self._finish(row, status=CANCELLED, last_error="the client already has a later treatment booked")
+        withdrawn = self._no_longer_wanted(row)
+        if withdrawn:
+            self._finish(row, status=CANCELLED, last_error=withdrawn)
             return
         try:
             self._transport.send(build_email(row, self._settings, self._clock()), row.id)
@@ -85,11 +86,23 @@ class Dispatcher:
         self._finish(row, status=SENT, sent_at=self._clock(), last_error=None)
         log.info("sent %s %s to %s", row.kind, row.id, row.to_address)
 
-    def _has_later_treatment(self, row) -> bool:
+    def _no_longer_wanted(self, row) -> str | None:
+        """Why a claimed message must not go out after all, or None.
+
+        A booking cancelled since the message was planned gets nothing but its cancellation: this catches a
+        message taken again after a dead dispatcher's lease ran out, once the cancellation had come in."""
+        if not row.booking_id:
+            return None
         with self._sessions() as session:
-            booking = self._repo.booking(session, row.booking_id) if row.booking_id else None
-            return booking is not None and self._repo.has_later_treatment(
-                session, booking.client_id, booking.booking_id, booking.start)
+            booking = self._repo.booking(session, row.booking_id)
+            if booking is None:
+                return None
+            if booking.status == "cancelled" and row.kind != CANCELLATION:
+                return "the booking was cancelled"
+            if row.kind == NEXT_SESSION_REMINDER and self._repo.has_later_treatment(
+                    session, booking.client_id, booking.booking_id, booking.start):
+                return "the client already has a later treatment booked"
+        return None
 
     def _failed(self, row, exc: Exception) -> None:
         error = f"{type(exc).__name__}: {exc}"[:2000]

@@ -213,12 +213,17 @@ def test_two_dispatchers_never_claim_one_message_together(system, clock, booking
 
 def test_a_cancellation_waits_for_the_invitation_another_dispatcher_is_sending(system, clock, booking_data):
     system.deliver("booking.confirmed", booking_data(version=1))
-    invitation = system.dispatcher.claim()  # one dispatcher holds the invitation, mid-send
-    system.deliver("booking.cancelled", booking_data(version=2, reason=None))
     other = dispatcher_with(system, system.outbox)
-    assert other.claim() is None  # the cancellation must not overtake what is being sent
-    system.dispatcher._deliver(invitation)
-    assert other.dispatch_due() == 1
+    overtaken = []
+
+    def cancelled_meanwhile():  # the cancellation comes in while one dispatcher is sending the invitation
+        if not overtaken:
+            system.deliver("booking.cancelled", booking_data(version=2, reason=None))
+            overtaken.append(other.claim())
+
+    sending = dispatcher_with(system, Recording([], meanwhile=cancelled_meanwhile))
+    assert sending.dispatch_due() + other.dispatch_due() == 2
+    assert overtaken == [None]  # the cancellation did not overtake what was being sent
     sent = sorted((row for row in system.messages() if row.status == "sent"), key=lambda row: row.sent_at)
     assert [row.kind for row in sent] == ["pre_treatment", "cancellation"]
     # a dispatcher that died mid-send holds the booking's next message back only until its lease runs out
@@ -227,7 +232,12 @@ def test_a_cancellation_waits_for_the_invitation_another_dispatcher_is_sending(s
     system.deliver("booking.cancelled", booking_data(booking_id="b2", version=2, reason=None))
     assert other.claim() is None
     clock.advance(system.settings.sending_lease)
-    assert other.dispatch_due() == 2  # the invitation again (its lease ran out), then the cancellation
+    # its lease ran out: the invitation is taken again, but the booking is cancelled now, so it is withdrawn,
+    # and only the cancellation goes out
+    assert other.dispatch_due() == 2
+    b2 = system.by_kind("b2")
+    assert b2["pre_treatment"].status == "cancelled" and b2["pre_treatment"].sent_at is None
+    assert b2["cancellation"].status == "sent"
 
 
 class Recording:
