@@ -38,7 +38,8 @@ def outbox_table(metadata: MetaData) -> Table:
 
 def add_event(session: Session, outbox: Table, event_type: str, data: dict, producer: str,
               correlation_id: str | None = None) -> dict:
-    """Record an event to publish once the surrounding transaction commits. Returns the envelope."""
+    """Record an event (the newest version of its type) to publish once the surrounding transaction
+    commits. Returns the envelope."""
     envelope = make_envelope(event_type, data, producer, correlation_id)
     session.execute(outbox.insert().values(
         event_id=envelope["event_id"], type=event_type, body=json.dumps(envelope),
