@@ -8,14 +8,18 @@ The rows of a batch stay locked (`FOR UPDATE SKIP LOCKED` on PostgreSQL: two rel
 row) while they are published, so that transaction is kept short: each publish is bounded in time
 (broker.Publisher), a batch stops taking rows after `max_batch_seconds`, and the first failure ends
 it, committing the rows already confirmed before the error is raised.
+
+Published rows are kept for a while (to look into) and then deleted by the worker (`prune_published`):
+they hold the events' data, client contact details included, and are never read again once sent.
 """
 from __future__ import annotations
 
 import json
 import logging
 import time
+from datetime import datetime
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text, func, select, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from .db import UTCDateTime, utcnow
@@ -88,3 +92,9 @@ class OutboxRelay:
         with self._sessions() as session:
             return session.scalar(select(func.count()).select_from(self._outbox)
                                   .where(self._outbox.c.published_at.is_(None)))
+
+
+def prune_published(session_factory: sessionmaker[Session], outbox: Table, published_before: datetime) -> int:
+    """Delete the rows published before `published_before`; an unpublished row stays, however old."""
+    with session_factory() as session, session.begin():
+        return session.execute(delete(outbox).where(outbox.c.published_at < published_before)).rowcount
