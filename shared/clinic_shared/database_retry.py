@@ -14,7 +14,7 @@ import time
 from flask import Flask, request
 
 from .db import commits_attempted
-from .failures import is_transient
+from .failures import is_database_outage
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def install_database_retry(app: Flask, patience: float = PATIENCE_SECONDS) -> No
             try:
                 return dispatch()
             except Exception as exc:
-                if (not is_transient(exc) or commits_attempted() != before
+                if (not is_database_outage(exc) or commits_attempted() != before
                         or time.monotonic() + pause > deadline):
                     raise
                 log.warning("%s %s: the database went away before anything was committed; running it again: %s",

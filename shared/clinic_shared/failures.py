@@ -14,17 +14,27 @@ from kombu.exceptions import OperationalError as BrokerOperationalError
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-TRANSIENT = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout,  # the database
+DATABASE_OUTAGES = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
+TRANSIENT = (*DATABASE_OUTAGES,
              BrokerOperationalError, RecoverableConnectionError,  # the broker, through kombu and py-amqp
              OSError)  # refused, reset, timed out: ConnectionError, TimeoutError, socket and SMTP errors
 
 
 def is_transient(exc: BaseException) -> bool:
     """True when `exc`, or an exception it was raised from, says a backend is unavailable for now."""
+    return _raised_from(exc, TRANSIENT)
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """Like `is_transient`, for the database alone (not an HTTP call or a socket of any other kind)."""
+    return _raised_from(exc, DATABASE_OUTAGES)
+
+
+def _raised_from(exc: BaseException | None, kinds: tuple) -> bool:
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        if isinstance(exc, TRANSIENT) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+        if isinstance(exc, kinds) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
             return True
         exc = exc.__cause__  # `raise … from`: a wrapper of an outage is an outage
     return False

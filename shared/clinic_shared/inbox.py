@@ -3,6 +3,11 @@
 The message is acked only after that commit. A redelivered event finds its id in the inbox and is
 acked without doing anything again.
 
+Events are handled in batches: what arrived together (up to the prefetch count, or within a few
+milliseconds of the first) is handled in one transaction, each event still with its own inbox row, and
+every message of the batch is acked after that commit. If the batch fails, its events are handled one
+by one in their own transactions, as below, so one poison event is isolated and dead-lettered alone.
+
 Failures are of two kinds (`failures.is_transient`). A database or broker that is down is waited
 out: the same message is tried again in place with growing pauses, however long the outage lasts,
 and is never dead-lettered for it; asked to stop meanwhile, the consumer leaves it unacked, so the
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 import time
 import traceback
@@ -73,19 +79,11 @@ class InboxProcessor:
     def process(self, body: dict) -> bool:
         """Handle an event; False when it had been handled already (or is not ours)."""
         envelope, data = parse_envelope(body)
-        handler = self._handlers.get(envelope["type"])
-        if handler is None:
+        if envelope["type"] not in self._handlers:
             return False
         try:
             with self._sessions() as session, session.begin():
-                seen = session.execute(select(self._inbox.c.event_id)
-                                       .where(self._inbox.c.event_id == envelope["event_id"])).first()
-                if seen:
-                    log.info("skipped %s %s: handled before", envelope["type"], envelope["event_id"])
-                    return False
-                session.execute(self._inbox.insert().values(
-                    event_id=envelope["event_id"], type=envelope["type"], handled_at=utcnow()))
-                handler(session, data, envelope)
+                handled = self._handle(session, envelope, data)
         except IntegrityError:
             # Another consumer committed the same event_id first: it is handled.
             with self._sessions() as session:
@@ -93,16 +91,49 @@ class InboxProcessor:
                                    .where(self._inbox.c.event_id == envelope["event_id"])).first():
                     return False
             raise
-        log.info("handled %s %s", envelope["type"], envelope["event_id"])
+        if handled:
+            log.info("handled %s %s", envelope["type"], envelope["event_id"])
+        return handled
+
+    def process_batch(self, bodies: list) -> None:
+        """Handle several events in one transaction (each its own inbox row); any failure rolls back all.
+
+        The caller then handles them one by one (`process`), which isolates the event that failed."""
+        parsed = [parse_envelope(body) for body in bodies]
+        handled = []
+        with self._sessions() as session, session.begin():
+            for envelope, data in parsed:
+                if envelope["type"] in self._handlers:
+                    bind_correlation_id(envelope.get("correlation_id"))
+                    if self._handle(session, envelope, data):
+                        handled.append(envelope)
+        for envelope in handled:
+            log.info("handled %s %s", envelope["type"], envelope["event_id"])
+
+    def _handle(self, session: Session, envelope: dict, data: dict) -> bool:
+        """The inbox row and the effect of one event, in the caller's transaction."""
+        seen = session.execute(select(self._inbox.c.event_id)
+                               .where(self._inbox.c.event_id == envelope["event_id"])).first()
+        if seen:  # handled before, or earlier in this very batch
+            log.info("skipped %s %s: handled before", envelope["type"], envelope["event_id"])
+            return False
+        session.execute(self._inbox.insert().values(
+            event_id=envelope["event_id"], type=envelope["type"], handled_at=utcnow()))
+        self._handlers[envelope["type"]](session, data, envelope)
         return True
 
 
 class EventConsumer(ConsumerMixin):
-    """Consumes a service's queue through an InboxProcessor: outages waited out, bounded retries, a DLQ."""
+    """Consumes a service's queue through an InboxProcessor, in batches: outages waited out, bounded
+    retries, a DLQ.
+
+    `batch_size` is also the prefetch count: the broker never hands us more unacked messages than that.
+    After the first message of a batch, whatever else arrives within `batch_wait` seconds joins it."""
 
     def __init__(self, connection: Connection, topology: Topology, service: str,
                  processor: InboxProcessor, max_attempts: int = 5, retry_delay: float = 0.5,
-                 outage_pause: float = 0.5, outage_pause_max: float = 30.0):
+                 outage_pause: float = 0.5, outage_pause_max: float = 30.0,
+                 batch_size: int = 20, batch_wait: float = 0.005):
         self.connection = connection
         self._topology = topology
         self._service = service
@@ -110,6 +141,9 @@ class EventConsumer(ConsumerMixin):
         self._max_attempts = max_attempts
         self._retry_delay = retry_delay
         self._outage_pauses = (outage_pause, outage_pause_max)
+        self._batch_size = batch_size
+        self._batch_wait = batch_wait
+        self._batch: list = []  # (payload, message) received and not yet handled
         self._stopping = threading.Event()
         self._consuming_connection = None
 
@@ -124,17 +158,67 @@ class EventConsumer(ConsumerMixin):
     def get_consumers(self, Consumer, channel):
         self._topology.declare(self.connection)
         consumer = Consumer(queues=[self._topology.queue(self._service)], callbacks=[self.on_message],
-                            accept=["json"], prefetch_count=10)
+                            accept=["json"], prefetch_count=self._batch_size)
         return [consumer]
 
     def on_consume_ready(self, connection, channel, consumers, **kwargs):
         self._consuming_connection = connection  # the clone kombu consumes on: its heartbeats are ours to send
+        self._batch.clear()  # a new connection: unacked messages of the old one are delivered again
+
+    def consume(self, limit=None, timeout=None, safety_interval=1, **kwargs):
+        """kombu's loop (ConsumerMixin.run calls it and reconnects around it), draining a batch at a time."""
+        with self.consumer_context(**kwargs) as (connection, _channel, _consumers):
+            while not self.should_stop:
+                try:
+                    connection.drain_events(timeout=safety_interval)  # wait for a first message
+                except socket.timeout:
+                    connection.heartbeat_check()
+                    continue
+                except OSError:
+                    if self.should_stop:
+                        break
+                    raise
+                self._gather(connection)
+                self.handle_batch()
+                yield
+
+    def _gather(self, connection) -> None:
+        deadline = time.monotonic() + self._batch_wait
+        while len(self._batch) < self._batch_size and (remaining := deadline - time.monotonic()) > 0:
+            try:
+                connection.drain_events(timeout=remaining)
+            except socket.timeout:
+                return
 
     def on_message(self, body, message):
         try:
             payload = json.loads(body) if isinstance(body, (str, bytes)) else body
         except ValueError:
             payload = body if isinstance(body, str) else body.decode("utf-8", "replace")
+        self._batch.append((payload, message))
+
+    def handle_batch(self) -> None:
+        """One transaction for the batch, then ack each message; if it fails, one event at a time."""
+        batch, self._batch = self._batch, []
+        if not batch:
+            return
+        if len(batch) > 1:
+            try:
+                self._processor.process_batch([payload for payload, _ in batch])
+            except Exception as exc:
+                log.info("a batch of %d events failed, handling them one by one: %s", len(batch),
+                         describe_failure(exc))
+            else:
+                for _, message in batch:
+                    message.ack()
+                return
+        for payload, message in batch:
+            if self.should_stop:
+                log.info("stopping: the events left stay unacked and will be delivered again")
+                return
+            self._handle_one(payload, message)
+
+    def _handle_one(self, payload, message) -> None:
         bind_correlation_id(payload.get("correlation_id") if isinstance(payload, dict) else None)
         pause = GrowingPause(*self._outage_pauses, stopping=self._stopping)
         while True:

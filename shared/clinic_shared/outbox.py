@@ -1,8 +1,10 @@
 """Transactional outbox: an event is a row written in the same transaction as the change it reports.
 
-`add_event` writes the row; the relay (run by each service's worker) publishes unpublished rows in
-order, with publisher confirms, and marks each one published. A crash between publish and mark
-publishes a row twice at worst, which the consumers' inbox absorbs; it never loses one.
+`add_event` writes the row and, on PostgreSQL, a NOTIFY on `OUTBOX_CHANNEL` that wakes the relay when the
+transaction commits (clinic_shared.wakeups; the relay still polls as a fallback, and on SQLite). The
+relay (run by each service's worker) publishes unpublished rows in order, with publisher confirms, and
+marks each one published. A crash between publish and mark publishes a row twice at worst, which the
+consumers' inbox absorbs; it never loses one.
 
 The rows of a batch stay locked (`FOR UPDATE SKIP LOCKED` on PostgreSQL: two relays never take one
 row) while they are published, so that transaction is kept short: each publish is bounded in time
@@ -24,8 +26,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .db import UTCDateTime, utcnow
 from .events import make_envelope
+from .wakeups import notify
 
 log = logging.getLogger(__name__)
+
+OUTBOX_CHANNEL = "clinic_outbox"  # each service has its own database, so one name serves them all
 
 
 def outbox_table(metadata: MetaData) -> Table:
@@ -49,6 +54,7 @@ def add_event(session: Session, outbox: Table, event_type: str, data: dict, prod
         event_id=envelope["event_id"], type=event_type, body=json.dumps(envelope),
         created_at=utcnow(), published_at=None,
     ))
+    notify(session, OUTBOX_CHANNEL)
     return envelope
 
 

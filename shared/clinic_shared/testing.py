@@ -158,7 +158,8 @@ class ReceivedMail:
 
     async def handle_DATA(self, server, session, envelope):
         self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos),
-                              "message": message_from_bytes(envelope.original_content or envelope.content)})
+                              "message": message_from_bytes(envelope.original_content or envelope.content),
+                              "at": time.monotonic()})  # when it arrived: the fault run orders by it
         return "250 Message accepted for delivery"
 
 

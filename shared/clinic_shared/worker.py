@@ -5,6 +5,10 @@ Every worker also prunes its service's published outbox rows and inbox rows olde
 
 Each loop runs in its own thread with its own broker connection (kombu connections are not
 thread-safe). SIGTERM or SIGINT stops them all; whatever was not acked is redelivered later.
+
+The relay, and any periodic job given a `wake_channel`, is woken by a NOTIFY on PostgreSQL
+(clinic_shared.wakeups) as soon as a transaction with work for it commits; its interval is then only
+the fallback poll (and the poll itself on SQLite).
 """
 from __future__ import annotations
 
@@ -20,13 +24,23 @@ from .broker import Publisher, connect
 from .db import utcnow
 from .heartbeat import BEAT_INTERVAL_SECONDS, Heartbeat
 from .inbox import EventConsumer, InboxProcessor, prune_handled
-from .outbox import OutboxRelay, prune_published
+from .outbox import OUTBOX_CHANNEL, OutboxRelay, prune_published
 from .settings import Settings
 from .topology import Topology
+from .wakeups import Listener
 
 log = logging.getLogger(__name__)
 
 PRUNE_INTERVAL_SECONDS = 3600.0
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A job the worker runs every `interval` seconds, and at once when `wake_channel` is notified."""
+
+    job: Callable[[], object]
+    interval: float = 1.0
+    wake_channel: str | None = None
 
 
 @dataclass
@@ -37,19 +51,23 @@ class WorkerParts:
     session_factory: object
     outbox: object  # the outbox Table
     processor: InboxProcessor | None = None  # None: the service consumes no events
-    periodic: list[Callable[[], object]] = field(default_factory=list)  # e.g. the e-mail dispatcher
+    periodic: list[Callable[[], object] | Periodic] = field(default_factory=list)  # e.g. the e-mail dispatcher
     heartbeat: object | None = None  # the worker_heartbeat Table: /health reads it to know we are alive
-    relay_interval: float = 0.2
+    relay_interval: float = 0.2  # the relay's poll; on PostgreSQL only a fallback to its wake-up
+    consumer_options: dict = field(default_factory=dict)  # EventConsumer's batch_size, batch_wait, ...
 
 
-def every(interval: float, job: Callable[[], object], stop: threading.Event, name: str) -> None:
-    """Run `job` until `stop` is set; a failure is logged and retried with a growing pause."""
+def every(interval: float, job: Callable[[], object], stop: threading.Event, name: str,
+          wake: Listener | None = None) -> None:
+    """Run `job` until `stop` is set; a failure is logged and retried with a growing pause.
+
+    With `wake`, a notification (one that came while the job ran included) ends the wait early."""
     failures = 0
     while not stop.is_set():
         try:
             job()
             failures = 0
-            stop.wait(interval)
+            wake.wait(interval) if wake is not None else stop.wait(interval)
         except Exception:
             failures += 1
             log.exception("%s failed (%d in a row)", name, failures)
@@ -76,13 +94,25 @@ def run_worker(parts: WorkerParts, stop: threading.Event | None = None) -> None:
     topology = Topology(parts.settings.topology_prefix)
     threads = []
 
+    engine = parts.session_factory.kw["bind"]
+    listeners = []
+
+    def listener(channel: str) -> Listener:
+        listeners.append(Listener(engine, channel, stop))
+        return listeners[-1]
+
     relay_connection = connect(parts.settings)
     relay = OutboxRelay(parts.session_factory, parts.outbox, Publisher(relay_connection, topology))
-    threads.append(threading.Thread(target=every, args=(parts.relay_interval, relay.relay_once, stop, "outbox relay"),
+    threads.append(threading.Thread(target=every, args=(parts.relay_interval, relay.relay_once, stop, "outbox relay",
+                                                        listener(OUTBOX_CHANNEL)),
                                     name="outbox-relay", daemon=True))
-    for job in parts.periodic:
-        threads.append(threading.Thread(target=every, args=(1.0, job, stop, getattr(job, "__name__", "job")),
-                                        daemon=True))
+    for periodic in parts.periodic:
+        if not isinstance(periodic, Periodic):
+            periodic = Periodic(periodic)
+        wake = listener(periodic.wake_channel) if periodic.wake_channel else None
+        threads.append(threading.Thread(
+            target=every, args=(periodic.interval, periodic.job, stop, getattr(periodic.job, "__name__", "job"), wake),
+            daemon=True))
 
     threads.append(threading.Thread(target=every, args=(PRUNE_INTERVAL_SECONDS, message_pruner(parts), stop,
                                                         "message pruning"), name="message-pruning", daemon=True))
@@ -94,7 +124,8 @@ def run_worker(parts: WorkerParts, stop: threading.Event | None = None) -> None:
 
     consumer = None
     if parts.processor is not None:
-        consumer = EventConsumer(connect(parts.settings), topology, parts.settings.service, parts.processor)
+        consumer = EventConsumer(connect(parts.settings), topology, parts.settings.service, parts.processor,
+                                 **parts.consumer_options)
         threads.append(threading.Thread(target=_consume, args=(consumer, stop), name="consumer", daemon=True))
 
     def _stop(signum, _frame):
@@ -115,6 +146,8 @@ def run_worker(parts: WorkerParts, stop: threading.Event | None = None) -> None:
     for thread in threads:
         thread.join(timeout=10)
     relay_connection.release()
+    for each in listeners:
+        each.close()
     log.info("worker of %s stopped", parts.settings.service)
 
 

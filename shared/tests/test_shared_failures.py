@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, create_engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from clinic_shared.failures import GrowingPause, is_transient
+from clinic_shared.failures import GrowingPause, is_database_outage, is_transient
 from clinic_shared.testing import free_port
 
 
@@ -22,7 +22,7 @@ def raised(call):
 def test_an_unreachable_database_is_transient():
     engine = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nothing")
     exc = raised(lambda: engine.connect())
-    assert isinstance(exc, OperationalError) and is_transient(exc)
+    assert isinstance(exc, OperationalError) and is_transient(exc) and is_database_outage(exc)
 
 
 def test_a_refused_connection_and_a_wrapped_outage_are_transient():
@@ -35,6 +35,9 @@ def test_a_refused_connection_and_a_wrapped_outage_are_transient():
         except OSError as exc:
             raise RuntimeError("could not save") from exc
     assert is_transient(raised(wrapped))
+    # ...but a refused socket is no database outage: a request that failed so (an HTTP call to another service,
+    # a POST the gateway forwarded) is never run again by the database retry
+    assert not is_database_outage(raised(wrapped))
 
 
 def test_bad_data_and_bugs_are_not_transient(tmp_path):

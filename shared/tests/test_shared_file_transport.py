@@ -9,7 +9,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 from kombu import Consumer, Producer
 from sqlalchemy import MetaData
 

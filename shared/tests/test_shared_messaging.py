@@ -345,3 +345,58 @@ def test_bad_event_data_never_enters_the_outbox(store):
         write_event(sessions, tables["outbox"], data={**SCREENING, "outcome": "maybe"})
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(tables["outbox"])) == 0
+
+
+def effects_table(metadata):
+    return Table("effects", metadata, Column("event_id", String(36), nullable=False))  # no key: a twice is seen
+
+
+def test_events_that_arrive_together_are_handled_in_one_transaction_each_with_its_inbox_row(settings, store):
+    sessions, tables = store
+    topology = Topology(settings.topology_prefix)
+    publisher = Publisher(connect(settings), topology)
+    sent = [make_envelope("screening.completed", SCREENING, "screening") for _ in range(8)]
+    for envelope in sent:
+        publisher.publish(envelope)  # queued before the consumer starts: they come together
+    transactions = {}
+
+    def effect(session, data, envelope):
+        transactions[envelope["event_id"]] = session.get_transaction()
+
+    processor = InboxProcessor(sessions, tables["inbox"], {"screening.completed": effect})
+    with Consuming(settings, processor, batch_wait=0.5):
+        assert wait_for(lambda: len(transactions) == len(sent))
+    assert len({id(t) for t in transactions.values()}) < len(sent)  # some shared one transaction
+    with sessions() as session:
+        assert sorted(session.scalars(select(tables["inbox"].c.event_id))) == sorted(e["event_id"] for e in sent)
+    assert drain(settings, topology.queue("booking"), seconds=1) == []  # every message acked
+    assert drain(settings, topology.dead_letter_queue("booking"), seconds=1) == []
+
+
+def test_a_poison_event_in_a_batch_is_dead_lettered_alone_and_the_rest_handled_once(settings, store):
+    sessions, tables = store
+    effects = effects_table(MetaData())
+    effects.create(sessions.kw["bind"])
+    topology = Topology(settings.topology_prefix)
+    publisher = Publisher(connect(settings), topology)
+    sent = [make_envelope("screening.completed", {**SCREENING, "screening_id": f"s{n}"}, "screening")
+            for n in range(6)]
+    for envelope in sent:
+        publisher.publish(envelope)
+
+    def effect(session, data, envelope):
+        session.execute(effects.insert().values(event_id=envelope["event_id"]))
+        if data["screening_id"] == "s3":
+            raise RuntimeError("poison")
+
+    processor = InboxProcessor(sessions, tables["inbox"], {"screening.completed": effect})
+    dead = []
+    with Consuming(settings, processor, max_attempts=2, batch_wait=0.5):
+        assert wait_for(lambda: dead.extend(drain(settings, topology.dead_letter_queue("booking"), 1)) or dead)
+    good = sorted(e["event_id"] for e in sent if e["data"]["screening_id"] != "s3")
+    with sessions() as session:
+        assert sorted(session.scalars(select(effects.c.event_id))) == good  # each once; the poison's rolled back
+        assert sorted(session.scalars(select(tables["inbox"].c.event_id))) == good
+    assert [payload["data"]["screening_id"] for payload, _ in dead] == ["s3"]
+    assert "poison" in dead[0][1]["x-clinic-dead-letter-reason"]
+    assert drain(settings, topology.queue("booking"), seconds=1) == []  # nothing left unacked or requeued

@@ -22,10 +22,11 @@ from urllib.parse import urlsplit
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from clinic_shared.testing import AMQP_URL, POSTGRES_ADMIN_URL, ReceivedMail, free_port, postgres_databases
+from clinic_shared.tcp_proxy import TcpProxy
+from clinic_shared.testing import (AMQP_URL, POSTGRES_ADMIN_URL, ReceivedMail, free_port, postgres_databases,
+                                   running_smtp_server)
 from clinic_shared.topology import CONSUMES, Topology
 from system import RunningSystem, procfile_commands, start_system
-from clinic_shared.tcp_proxy import TcpProxy
 
 SERVICES = ("screening", "booking", "notifications")
 REPLICAS = (1, 2)
@@ -48,29 +49,6 @@ def worker_names(commands: dict[str, str]) -> list[str]:
     return sorted(name for name, command in commands.items() if "gunicorn" not in command)
 
 
-class RecordingMailbox(ReceivedMail):
-    """The shared SMTP recorder, with each message's arrival time (seconds on the monotonic clock)."""
-
-    async def handle_DATA(self, server, session, envelope):
-        answer = await super().handle_DATA(server, session, envelope)
-        self.messages[-1]["at"] = time.monotonic()
-        return answer
-
-
-@contextmanager
-def recording_smtp_server():
-    from aiosmtpd.controller import Controller
-
-    mailbox = RecordingMailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    mailbox.url = f"smtp://127.0.0.1:{controller.port}"
-    try:
-        yield mailbox
-    finally:
-        controller.stop()
-
-
 def through(url: str, proxy: TcpProxy) -> str:
     """The same URL, with host and port those of the proxy."""
     if url.startswith("amqp"):
@@ -82,7 +60,7 @@ def through(url: str, proxy: TcpProxy) -> str:
 @dataclass
 class Cluster:
     system: RunningSystem
-    mailbox: RecordingMailbox
+    mailbox: ReceivedMail
     broker_proxy: TcpProxy
     database_proxy: TcpProxy
     database_urls: dict[str, str]  # direct, not through the proxy: for the run's own reads
@@ -133,7 +111,7 @@ def running_cluster(data_dir: Path, extra_env: dict | None = None):
     prefix = f"clinic-test-{uuid.uuid4().hex[:10]}"
     system = None
     try:
-        with postgres_databases(label="faults") as make, recording_smtp_server() as mailbox:
+        with postgres_databases(label="faults") as make, running_smtp_server() as mailbox:
             direct = {service: make() for service in SERVICES}
             env = {
                 "CLINIC_BROKER_URL": through(AMQP_URL, broker_proxy),

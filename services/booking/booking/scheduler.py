@@ -9,6 +9,7 @@ import hashlib
 import json
 import logging
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 
 PRODUCER = "booking"
 MAX_ATTEMPTS = 5  # a lost race on the database's constraint is retried with fresh data
+SCREENING_POLL_SECONDS = 0.05  # while a booking waits for its screening event
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud on the phone
 
 
@@ -128,6 +130,27 @@ class Scheduler:
         if fields:
             raise validation_error(fields)
         return list(areas)
+
+    def _with_screening(self, screening_id: str, work: Callable[[Session], object]):
+        """Run `work`; if its screening has not arrived yet, wait for it briefly and run it once more.
+
+        A client books right after its screening, and the screening event may still be on its way; the
+        wait polls outside any transaction, holding no lock, and ends at `screening_wait_seconds`."""
+        try:
+            return self._retrying(work)
+        except ApiError as error:
+            if error.code != "screening_pending" or not self._screening_arrives(screening_id):
+                raise
+        return self._retrying(work)
+
+    def _screening_arrives(self, screening_id: str) -> bool:
+        give_up_at = time.monotonic() + self._settings.screening_wait_seconds
+        while time.monotonic() < give_up_at:
+            time.sleep(SCREENING_POLL_SECONDS)
+            with self._sessions() as session:
+                if queries.screening(session, screening_id) is not None:
+                    return True
+        return False
 
     def _screening_for(self, session: Session, client_id: str, screening_id: str, lock: bool = True):
         screening = queries.screening(session, screening_id, lock=lock)
@@ -219,7 +242,7 @@ class Scheduler:
             self._emit(session, "booking.confirmed", row)
             return Booked(row, created=True)
 
-        return self._retrying(work)
+        return self._with_screening(screening_id, work)
 
     def get(self, booking_id: str, client_id: str | None):
         """The booking if `client_id` may see it (None: staff), else 404."""
@@ -338,7 +361,7 @@ class Scheduler:
                 self._emit(session, "booking.confirmed", queries.booking(session, booking_id))
             return self._course(session, course_id)
 
-        return self._retrying(work)
+        return self._with_screening(screening_id, work)
 
     def _course(self, session: Session, course_id: str):
         course = session.execute(select(courses).where(courses.c.id == course_id)).first()

@@ -17,6 +17,7 @@ numbers from CLINIC.md as defaults, each overridable by an environment variable.
 | CLINIC_BOOKING_COURSE_SESSIONS | "3-6" |
 | CLINIC_BOOKING_COURSE_INTERVAL_WEEKS | "4-6" |
 | CLINIC_BOOKING_SCREENING_RETRY_AFTER | 2 (seconds, the Retry-After of `screening_pending`) |
+| CLINIC_BOOKING_SCREENING_WAIT | 2 (seconds, at most 2: how long a booking waits for a screening not received yet) |
 
 A screening's validity is not a setting here: each screening carries its own `valid_until`.
 """
@@ -61,6 +62,10 @@ class BookingSettings:
     base: Settings
     rules: ClinicRules
     screening_retry_after_seconds: int = 2
+    screening_wait_seconds: float = 2.0  # before `screening_pending`, outside any transaction
+
+
+MAX_SCREENING_WAIT_SECONDS = 2.0  # a request thread is held that long at most
 
 
 def practitioner_id(name: str) -> str:
@@ -121,12 +126,14 @@ def load_booking_settings(environ: Mapping[str, str] | None = None, **overrides)
     env = os.environ if environ is None else environ
     base = load_settings("booking", env)
     settings = BookingSettings(base=base, rules=clinic_rules(base.timezone, env),
-                               screening_retry_after_seconds=int(env.get("CLINIC_BOOKING_SCREENING_RETRY_AFTER") or 2))
+                               screening_retry_after_seconds=int(env.get("CLINIC_BOOKING_SCREENING_RETRY_AFTER") or 2),
+                               screening_wait_seconds=_screening_wait(env.get("CLINIC_BOOKING_SCREENING_WAIT") or "2"))
     return with_overrides(settings, **overrides)
 
 
 def with_overrides(settings: BookingSettings, **overrides) -> BookingSettings:
-    unknown = set(overrides) - _RULE_FIELDS - _BASE_FIELDS - {"screening_retry_after_seconds"}
+    unknown = set(overrides) - _RULE_FIELDS - _BASE_FIELDS - {"screening_retry_after_seconds",
+                                                               "screening_wait_seconds"}
     if unknown:
         raise TypeError(f"unknown settings: {sorted(unknown)}")
     base = settings.base.with_overrides(**{k: v for k, v in overrides.items() if k in _BASE_FIELDS})
@@ -135,4 +142,12 @@ def with_overrides(settings: BookingSettings, **overrides) -> BookingSettings:
         rule_changes["practitioners"] = practitioners_from_names(rule_changes["practitioners"])
     rules = replace(settings.rules, timezone=ZoneInfo(base.timezone), **rule_changes)
     retry = overrides.get("screening_retry_after_seconds", settings.screening_retry_after_seconds)
-    return replace(settings, base=base, rules=rules, screening_retry_after_seconds=retry)
+    wait = _screening_wait(overrides.get("screening_wait_seconds", settings.screening_wait_seconds))
+    return replace(settings, base=base, rules=rules, screening_retry_after_seconds=retry, screening_wait_seconds=wait)
+
+
+def _screening_wait(value) -> float:
+    seconds = float(value)
+    if not 0 <= seconds <= MAX_SCREENING_WAIT_SECONDS:
+        raise ValueError(f"CLINIC_BOOKING_SCREENING_WAIT must be between 0 and {MAX_SCREENING_WAIT_SECONDS:g} seconds")
+    return seconds

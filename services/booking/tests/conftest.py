@@ -32,12 +32,12 @@ class Clock:
 class Clinic:
     """One booking service under test, driven the way a client or a member of staff would."""
 
-    def __init__(self, database_url: str, data_dir, **overrides):
+    def __init__(self, database_url: str, data_dir, env: dict | None = None, **overrides):
         upgrade("booking", database_url)
         self.database_url = database_url
         self.clock = Clock(START_OF_TESTS)
         settings = load_booking_settings({"CLINIC_DATA_DIR": str(data_dir), "CLINIC_STAFF_TOKEN": STAFF_TOKEN,
-                                          "CLINIC_SECRET_KEY": SECRET_KEY})
+                                          "CLINIC_SECRET_KEY": SECRET_KEY, **(env or {})})
         self.app = create_app(settings, clock=self.clock, database_url=database_url, **overrides)
         self.settings = self.app.extensions["booking"].settings
         self.http = self.app.test_client()

@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
+from booking.settings import load_booking_settings
 from booking.store.tables import bookings, outbox
+from clinic_shared.events import make_envelope
 
 LONDON = ZoneInfo("Europe/London")
 DAY = date(2026, 11, 10)  # a Tuesday, a week after the tests' "now"
@@ -98,6 +102,34 @@ def test_unknown_screening_is_pending_with_retry_after(clinic):
     response = clinic.book({"screening_id": "not-yet", "client_id": "c1"}, at(DAY, 10))
     assert response.status_code == 409 and error_code(response) == "screening_pending"
     assert response.headers["Retry-After"] == "2"
+
+
+def test_a_booking_waits_for_a_screening_that_arrives_meanwhile(make_clinic):
+    clinic = make_clinic(env={"CLINIC_BOOKING_SCREENING_WAIT": "2"})
+    data = clinic.screening_data("c-late")
+    arrives = threading.Timer(0.3, lambda: clinic.processor.process(
+        make_envelope("screening.completed", data, producer="screening")))
+    arrives.start()  # the screening event comes while the booking request is already in
+    try:
+        response = clinic.book(data, at(DAY, 10))
+    finally:
+        arrives.join()
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["screening_id"] == data["screening_id"]
+
+
+def test_a_screening_that_does_not_arrive_within_the_wait_is_pending(make_clinic):
+    clinic = make_clinic(env={"CLINIC_BOOKING_SCREENING_WAIT": "0.2"})
+    data = clinic.screening_data("c-never")
+    response = clinic.book(data, at(DAY, 10))
+    assert response.status_code == 409 and error_code(response) == "screening_pending"
+    clinic.screen(client_id="c-never", screening_id=data["screening_id"])  # it comes later: the retry books
+    assert clinic.book(data, at(DAY, 10)).status_code == 201
+
+
+def test_the_screening_wait_is_bounded(tmp_path):
+    with pytest.raises(ValueError):
+        load_booking_settings({"CLINIC_DATA_DIR": str(tmp_path), "CLINIC_BOOKING_SCREENING_WAIT": "30"})
 
 
 def test_another_clients_screening_is_not_found(clinic):

@@ -7,13 +7,13 @@ from typing import Callable
 from clinic_shared.db import make_engine, make_session_factory, utcnow
 from clinic_shared.inbox import InboxProcessor
 from clinic_shared.logs import configure_logging
-from clinic_shared.worker import WorkerParts, run_worker
+from clinic_shared.worker import Periodic, WorkerParts, run_worker
 
 from .delivery import make_transport
 from .dispatcher import Dispatcher
 from .events import EventHandlers
 from .settings import NotificationSettings, load_settings
-from .store.repository import Repository
+from .store.repository import DUE_NOW_CHANNEL, Repository
 from .store.tables import make_tables
 
 
@@ -26,7 +26,8 @@ def build_parts(settings: NotificationSettings, clock: Callable[[], datetime] = 
                                EventHandlers(settings, repository, clock).as_dict())
     dispatcher = Dispatcher(session_factory, repository, make_transport(settings), settings, clock)
     return WorkerParts(settings=settings, session_factory=session_factory, outbox=tables.outbox,
-                       processor=processor, periodic=[dispatcher.dispatch_due], heartbeat=tables.heartbeat)
+                       processor=processor, heartbeat=tables.heartbeat,
+                       periodic=[Periodic(dispatcher.dispatch_due, wake_channel=DUE_NOW_CHANNEL)])
 
 
 def main() -> None:

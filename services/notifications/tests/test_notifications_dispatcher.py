@@ -15,9 +15,12 @@ from sqlalchemy.engine import make_url
 from clinic_shared.db import make_engine, make_session_factory
 from clinic_shared.tcp_proxy import TcpProxy
 from clinic_shared.testing import free_port
+from clinic_shared.wakeups import Listener
 
 from notifications.delivery import SmtpTransport, message_id
 from notifications.dispatcher import Dispatcher
+from notifications.domain.rendering import Rendered
+from notifications.store.repository import DUE_NOW_CHANNEL
 
 
 class FailingTransport:
@@ -338,3 +341,31 @@ def test_a_database_blip_right_after_the_mail_server_accepted_does_not_send_agai
         proxy.cut()
     pre = system.by_kind("b1")["pre_treatment"]
     assert pre.status == "sent" and sent == [pre.id]
+
+
+def test_a_message_due_at_once_wakes_the_dispatchers_and_one_due_later_does_not(postgres_system, clock, booking_data):
+    system = postgres_system
+    listener = Listener(system.engine, DUE_NOW_CHANNEL)
+    try:
+        listener.wait(0.01)  # listening from now on
+        with system.sessions() as session, session.begin():
+            later = clock() + timedelta(days=1)
+            system.repo.schedule(session, source="test", kind="aftercare", occasion="later", send_at=later,
+                                 client_id="c1", to_address="a@example.org", to_name="A",
+                                 rendered=Rendered("s", "t"), now=clock())
+        assert listener.wait(0.3) is False
+        system.deliver("booking.confirmed", booking_data())  # its invitation is due now
+        assert listener.wait(30) is True
+    finally:
+        listener.close()
+
+
+def test_schedule_says_whether_it_scheduled_or_the_message_was_there_already(system, clock):
+    def schedule():
+        with system.sessions() as session, session.begin():
+            return system.repo.schedule(session, source="test", kind="aftercare", occasion="once", send_at=clock(),
+                                        client_id="c1", to_address="a@example.org", to_name="A",
+                                        rendered=Rendered("s", "t"), now=clock())
+
+    assert schedule() is True
+    assert schedule() is False

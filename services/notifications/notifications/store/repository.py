@@ -7,9 +7,13 @@ from datetime import datetime
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
+from clinic_shared.wakeups import notify
+
 from ..domain.kinds import CANCELLED, FAILED, SCHEDULED, SENDING
 from ..domain.rendering import Rendered
 from .tables import Tables
+
+DUE_NOW_CHANNEL = "notifications_due"  # NOTIFYed by a transaction that makes a message due now: wakes dispatchers
 
 
 def dialect_insert(session: Session, table):
@@ -37,8 +41,12 @@ class Repository:
             client_id=client_id, to_address=to_address, to_name=to_name, subject=rendered.subject,
             body_text=rendered.text, calendar=calendar, send_at=send_at, not_before=send_at,
             status=SCHEDULED, attempts=0, created_at=now, updated_at=now,
-        ).on_conflict_do_nothing(index_elements=["source", "kind", "occasion"])
-        return session.execute(statement).rowcount == 1
+        ).on_conflict_do_nothing(index_elements=["source", "kind", "occasion"]).returning(self.n.c.id)
+        # RETURNING, not rowcount: on PostgreSQL the rowcount of this INSERT … ON CONFLICT was never 1.
+        scheduled = session.execute(statement).first() is not None
+        if scheduled and send_at <= now:
+            notify(session, DUE_NOW_CHANNEL)
+        return scheduled
 
     def scheduled_of_booking(self, session: Session, booking_id: str) -> list:
         """The booking's messages nobody has started sending yet."""
@@ -68,6 +76,8 @@ class Repository:
         retried = session.execute(update(self.n).where(self.n.c.id == notification_id, self.n.c.status == FAILED)
                                   .values(status=SCHEDULED, send_at=now, not_before=now, lease_expires_at=None,
                                           updated_at=now))
+        if retried.rowcount == 1:
+            notify(session, DUE_NOW_CHANNEL)
         return retried.rowcount == 1
 
     def get(self, session: Session, notification_id: str):

@@ -1,0 +1,101 @@
+"""What one booking event costs the notifications worker: `booking.confirmed` through the inbox (one transaction
+per event, then in batches of 20), and the handler's rendering alone (texts and calendar invitation, no
+database). On PostgreSQL (a fresh database) when reachable, else SQLite.
+
+    python bench/bench_notification_events.py [--events 300] [--profile]
+
+--profile prints pyinstrument's profile of the one-by-one run (`pip install pyinstrument`).
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "services" / "notifications" / "tests"))
+
+from conftest import make_booking_data  # noqa: E402  (the tests' event data: one place says what it looks like)
+
+from clinic_shared.db import make_engine, make_session_factory  # noqa: E402
+from clinic_shared.events import make_envelope  # noqa: E402
+from clinic_shared.inbox import InboxProcessor  # noqa: E402
+from clinic_shared.migrations import upgrade  # noqa: E402
+from clinic_shared.testing import POSTGRES_ADMIN_URL, port_open, postgres_databases  # noqa: E402
+from notifications.events import EventHandlers  # noqa: E402
+from notifications.settings import load_settings  # noqa: E402
+from notifications.store.repository import Repository  # noqa: E402
+from notifications.store.tables import make_tables  # noqa: E402
+
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
+
+
+def envelopes(count: int) -> list[dict]:
+    return [make_envelope("booking.confirmed", make_booking_data(
+        booking_id=str(uuid.uuid4()), client_id=f"c{n}", start=NOW + timedelta(days=10, hours=n % 8)), "bench")
+        for n in range(count)]
+
+
+def ms_per_event(run, count: int) -> float:
+    started = time.perf_counter()
+    run()
+    return (time.perf_counter() - started) * 1000 / count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=300)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    with postgres_databases(POSTGRES_ADMIN_URL) as new_database:
+        url = new_database() if port_open(POSTGRES_ADMIN_URL, 5432) else f"sqlite:///{tempfile.mkdtemp()}/n.db"
+        settings = load_settings({"CLINIC_DATA_DIR": tempfile.mkdtemp(), "CLINIC_NOTIFICATIONS_DATABASE_URL": url})
+        upgrade("notifications", url)
+        engine = make_engine(url)
+        tables = make_tables()
+        handlers = EventHandlers(settings, Repository(tables), lambda: NOW)
+        processor = InboxProcessor(make_session_factory(engine), tables.inbox, handlers.as_dict())
+        print(f"database: {engine.dialect.name}, {args.events} booking.confirmed events each")
+
+        one_by_one = envelopes(args.events)
+        profiler = None
+        if args.profile:
+            from pyinstrument import Profiler
+            profiler = Profiler(interval=0.0005)
+            profiler.start()
+        single = ms_per_event(lambda: [processor.process(e) for e in one_by_one], args.events)
+        if profiler is not None:
+            profiler.stop()
+        batched = envelopes(args.events)
+        batch = ms_per_event(lambda: [processor.process_batch(batched[i:i + 20])
+                                      for i in range(0, len(batched), 20)], args.events)
+
+        facts = [handlers._facts(handlers_booking) for handlers_booking in map(_booking, one_by_one)]
+        rounds = []
+        for _ in range(5):
+            rounds.append(ms_per_event(lambda: [
+                (handlers._render(kind, b), handlers._calendar(b, 0, NOW, cancel=False))
+                for b in map(_booking, one_by_one) for kind in ("pre_treatment", "appointment_reminder",
+                                                                "aftercare", "aftercare_check_in",
+                                                                "next_session_reminder")], args.events))
+        print(f"inbox, one transaction per event: {single:6.2f} ms/event ({1000 / single:5.0f} events/s)")
+        print(f"inbox, batches of 20:             {batch:6.2f} ms/event ({1000 / batch:5.0f} events/s)")
+        print(f"rendering alone (5 texts + 1 invitation per event): {statistics.median(rounds):6.3f} ms/event "
+              f"(median of 5 rounds; {len(facts)} events)")
+        engine.dispose()
+        if profiler is not None:
+            print(profiler.output_text(unicode=True, color=False, show_all=False))
+
+
+def _booking(envelope: dict):
+    from notifications.events import Booking
+    return Booking(envelope["data"])
+
+
+if __name__ == "__main__":
+    main()
