@@ -61,7 +61,7 @@ def run(label: str, database_url: str) -> None:
         processor.process(make_envelope("screening.completed", {
             "screening_id": screening_id, "client_id": client_id,
             "client": {"name": "Bench", "email": "bench@example.org"}, "areas": ["face"],
-            "outcome": "eligible", "reasons": [], "valid_until": "2027-06-01T00:00:00+00:00",
+            "outcome": "eligible", "valid_until": "2027-06-01T00:00:00+00:00",
             "rules_version": "bench", "created_at": NOW.isoformat()}, "screening"))
         clients.append((screening_id, {"Authorization": f"Bearer {tokens.issue_client_token(client_id)}"}))
 

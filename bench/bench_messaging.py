@@ -23,7 +23,7 @@ from clinic_shared.topology import Topology
 
 EVENTS = 500
 DATA = {"screening_id": "s", "client_id": "c", "client": {"name": "A", "email": "a@example.org"},
-        "areas": ["face"], "outcome": "eligible", "reasons": [], "valid_until": "2027-01-01T00:00:00+00:00",
+        "areas": ["face"], "outcome": "eligible", "valid_until": "2027-01-01T00:00:00+00:00",
         "rules_version": "1", "created_at": "2026-11-01T00:00:00+00:00"}
 
 

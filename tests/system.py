@@ -194,3 +194,21 @@ def undelivered_events(system: RunningSystem, seconds: float = 60):
         if not missing or time.monotonic() > deadline:
             return published, missing
         time.sleep(1)
+
+
+def table_rows(system: RunningSystem, service: str, table: str) -> list[dict]:
+    """Every row of one table of a service's own database, as dicts (empty when the table does not exist)."""
+    from sqlalchemy import MetaData, Table, inspect, select
+
+    from clinic_shared.db import make_engine
+    from clinic_shared.settings import load_settings
+
+    engine = make_engine(load_settings(service, system.env).database_url)
+    try:
+        if not inspect(engine).has_table(table):
+            return []
+        found = Table(table, MetaData(), autoload_with=engine)
+        with engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(select(found))]
+    finally:
+        engine.dispose()

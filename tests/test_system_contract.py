@@ -1135,6 +1135,27 @@ def test_pre_treatment_email_says_what_clinic_md_says_and_carries_an_invitation(
     assert "BEGIN:VEVENT" in calendars[0].get_payload(decode=True).decode("utf-8", "replace")
 
 
+def test_screening_result_email_gives_the_outcome_and_a_link_never_the_reasons(system):
+    """CLINIC.md "Messages": the outcome, an invitation to a consultation, the link to the page where, signed
+    in, the client reads why (API.md: links start with CLINIC_PUBLIC_URL); the e-mail names no condition."""
+    from test_system_slice import delivered_message, message_text
+
+    for answers, words in (({"keloid_scarring": True}, "consultation first"),
+                           ({"pregnant_or_breastfeeding": True}, "not suitable")):
+        screened = client(system, answers=answers)
+        own = until(lambda: system.call("GET", "/api/notifications", token=screened["access_token"]).json(),
+                    lambda body: any(n["kind"] == "screening_result" and n["status"] == "sent"
+                                     for n in body["notifications"]))
+        [result] = of_kind(own["notifications"], "screening_result")
+        message = delivered_message(system, result["id"], result["to"])
+        text = message["Subject"] + "\n" + message_text(message)
+        assert words in message["Subject"] and "book a consultation" in text
+        assert f"{system.url}/" in text.split()  # no CLINIC_PUBLIC_URL set: the gateway's own address
+        [reason] = screened["reasons"]  # the page after sign-in says why; the e-mail does not
+        for secret in (reason["code"], reason["message"], *answers, "pregnan", "keloid"):
+            assert secret.lower() not in text.lower(), secret
+
+
 def test_every_event_reached_every_consumer(system):
     """Last in this module: every event of every test above, screenings not booked included, was consumed
     by each service bound to it (each producer's outbox against each consumer's inbox)."""

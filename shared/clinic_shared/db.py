@@ -6,6 +6,8 @@
 - On PostgreSQL a refused connection is tried again for a few seconds (a restart, a failover, a dropped
   network path), and every COMMIT is counted per thread, so a caller can tell whether a failed unit of
   work may have changed anything (`commits_attempted`).
+- Engines hide SQL parameters (`hide_parameters=True`): an error message or a log line names the statement,
+  never the names, e-mails or answers bound to it.
 """
 from __future__ import annotations
 
@@ -58,13 +60,13 @@ class UTCDateTime(TypeDecorator):
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True)
         event.listen(engine, "do_connect", _patient_connect)
         event.listen(engine, "commit", _count_commit)
         return engine
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):

@@ -4,19 +4,23 @@ Schemas only ever grow: consumers ignore fields they do not know (`unknown = EXC
 breaking change is a new `version`. The routing key of an event is its `type`.
 
 Two different versions, not to be confused:
-- the envelope's `version` is the version of the event's *schema* (1 for every event today);
+- the envelope's `version` is the version of the event's *schema* (1 for the booking events, 2 for the
+  screening events);
 - a booking event's `data.version` is the version of the *booking*: 1 when booked, raised by one with
   every change. Consumers keep the newest one they applied per booking and skip older or equal ones,
   so events that arrive late or twice change nothing. The booking service always sends it; it is
   optional on reading because events published before it existed (still in flight at an upgrade) lack it.
-Screening events carry the outcome and reason codes, never the questionnaire's answers.
+Screening events carry the outcome, never the questionnaire's answers nor the reasons: a reason's code is the
+question it fired on (`pregnant_or_breastfeeding` says what the answer was), so version 2 leaves them out.
+The service publishes only version 2; version 1 (with `reasons`) is still read, so an event published before
+the upgrade and still in flight is handled, its reasons ignored. Drop it once no producer can have one queued.
 """
 from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate
 
 
 class _Lenient(Schema):
@@ -38,22 +42,42 @@ class ReasonSchema(_Lenient):
 OUTCOMES = ("eligible", "consultation_required", "not_suitable")  # least to most severe (screening relies on it)
 
 
-class ScreeningCompletedV1(_Lenient):
+class ScreeningCompletedV2(_Lenient):
+    """The outcome of a screening and nothing that says why (the client reads that, signed in)."""
+
     screening_id = fields.String(required=True)
     client_id = fields.String(required=True)
     client = fields.Nested(ClientContactSchema, required=True)
     areas = fields.List(fields.String(), required=True)
     outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
-    reasons = fields.List(fields.Nested(ReasonSchema), required=True)
     valid_until = fields.String(required=True)  # ISO 8601 with offset
     rules_version = fields.String(required=True)
     created_at = fields.String(required=True)
 
 
-class ScreeningClearedV1(ScreeningCompletedV1):
+class _Clearance:  # the fields a clearance adds, in either version
     previous_outcome = fields.String(required=True)
     decision = fields.String(required=True, validate=validate.OneOf(("approved", "declined")))
     decided_at = fields.String(required=True)
+
+
+class ScreeningClearedV2(_Clearance, ScreeningCompletedV2):
+    pass
+
+
+class ScreeningCompletedV1(ScreeningCompletedV2):
+    """Superseded by version 2; still read (its `reasons` dropped on loading) for events in flight."""
+
+    reasons = fields.List(fields.Nested(ReasonSchema), required=True, load_only=True)
+
+    @post_load
+    def _drop_reasons(self, data: dict, **_kwargs) -> dict:
+        data.pop("reasons", None)  # no consumer keeps them, whatever it does with the data
+        return data
+
+
+class ScreeningClearedV1(_Clearance, ScreeningCompletedV1):
+    pass
 
 
 class PractitionerRefSchema(_Lenient):
@@ -127,6 +151,8 @@ class AuditRecordedV1(_Lenient):
 EVENT_SCHEMAS: dict[tuple[str, int], type[Schema]] = {
     ("screening.completed", 1): ScreeningCompletedV1,
     ("screening.cleared", 1): ScreeningClearedV1,
+    ("screening.completed", 2): ScreeningCompletedV2,
+    ("screening.cleared", 2): ScreeningClearedV2,
     ("booking.confirmed", 1): BookingSnapshotV1,
     ("booking.cancelled", 1): BookingCancelledV1,
     ("booking.rescheduled", 1): BookingRescheduledV1,
@@ -150,12 +176,16 @@ class UnknownEvent(Exception):
 
 
 def make_envelope(event_type: str, data: dict, producer: str, correlation_id: str | None = None,
-                  version: int = 1, occurred_at: datetime | None = None) -> dict:
-    """Build an envelope, checking `data` against its schema so a bad event never leaves."""
+                  version: int | None = None, occurred_at: datetime | None = None) -> dict:
+    """Build an envelope, checking `data` against its schema so a bad event never leaves.
+
+    `version` defaults to the newest one of the type. A field the schema does not declare is refused:
+    only what the schema says leaves a service (an answer cannot ride along unnoticed)."""
+    version = version if version is not None else newest_version(event_type)
     schema = EVENT_SCHEMAS.get((event_type, version))
     if schema is None:
         raise UnknownEvent(f"{event_type} v{version}")
-    errors = schema().validate(data)
+    errors = schema(unknown=RAISE).validate(data)
     if errors:
         raise ValidationError(errors)
     return {
@@ -167,6 +197,13 @@ def make_envelope(event_type: str, data: dict, producer: str, correlation_id: st
         "correlation_id": correlation_id,
         "data": data,
     }
+
+
+def newest_version(event_type: str) -> int:
+    versions = [version for (name, version) in EVENT_SCHEMAS if name == event_type]
+    if not versions:
+        raise UnknownEvent(event_type)
+    return max(versions)
 
 
 def parse_envelope(body: dict) -> tuple[dict, dict]:

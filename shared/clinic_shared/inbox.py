@@ -13,7 +13,14 @@ out: the same message is tried again in place with growing pauses, however long 
 and is never dead-lettered for it; asked to stop meanwhile, the consumer leaves it unacked, so the
 broker delivers it again later. An event that fails for any other reason is retried a bounded number
 of times (the count travels in a header), then moved to the service's dead-letter queue; a malformed
-one goes there at once. Never acked away, never requeued forever.
+one goes there at once. Never acked away, never requeued forever. What the log and the dead-letter
+header say of a failure is its kind and the field names involved (`logs.describe_failure`), never the
+exception's message: a validation or parsing error can quote the payload's values.
+
+Inbox rows older than the retention (`prune_handled`, run by the worker) are deleted. A row is what makes
+a redelivered event harmless, so it must outlive any redelivery: the broker redelivers within minutes
+(an unacked message, a relay that published twice), and an event in the dead-letter queue was never
+handled, so it has no row to lose. A week is far beyond that.
 """
 from __future__ import annotations
 
@@ -22,12 +29,14 @@ import logging
 import socket
 import threading
 import time
+import traceback
+from datetime import datetime
 from typing import Callable
 
 from kombu import Connection, Producer
 from kombu.mixins import ConsumerMixin
 from marshmallow import ValidationError
-from sqlalchemy import Column, MetaData, String, Table, select
+from sqlalchemy import Column, MetaData, String, Table, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,7 +44,7 @@ from .broker import RETRY_POLICY
 from .db import UTCDateTime, utcnow
 from .events import UnknownEvent, parse_envelope
 from .failures import GrowingPause, is_transient
-from .logs import bind_correlation_id
+from .logs import bind_correlation_id, describe_failure
 from .topology import Topology
 
 log = logging.getLogger(__name__)
@@ -62,6 +71,10 @@ class InboxProcessor:
         self._sessions = session_factory
         self._inbox = inbox
         self._handlers = handlers
+
+    @property
+    def inbox(self) -> Table:
+        return self._inbox
 
     def process(self, body: dict) -> bool:
         """Handle an event; False when it had been handled already (or is not ours)."""
@@ -193,7 +206,8 @@ class EventConsumer(ConsumerMixin):
             try:
                 self._processor.process_batch([payload for payload, _ in batch])
             except Exception as exc:
-                log.info("a batch of %d events failed, handling them one by one: %s", len(batch), exc)
+                log.info("a batch of %d events failed, handling them one by one: %s", len(batch),
+                         describe_failure(exc))
             else:
                 for _, message in batch:
                     message.ack()
@@ -211,8 +225,9 @@ class EventConsumer(ConsumerMixin):
             try:
                 self._processor.process(payload)
             except (ValidationError, UnknownEvent, KeyError, TypeError, AttributeError) as exc:
-                log.error("malformed event, moved to dead-letter queue: %s", exc)
-                self._dead_letter(payload, message, reason=f"malformed: {exc}")
+                failure = describe_failure(exc)
+                log.error("malformed event %s, moved to dead-letter queue: %s", _event_id(payload), failure)
+                self._dead_letter(payload, message, reason=f"malformed: {failure}")
                 return
             except Exception as exc:
                 if not is_transient(exc):
@@ -234,11 +249,15 @@ class EventConsumer(ConsumerMixin):
 
     def _retry_or_dead_letter(self, payload, message, exc: Exception) -> None:
         attempts = int((message.headers or {}).get(ATTEMPTS_HEADER, 0)) + 1
+        failure, event_id = describe_failure(exc), _event_id(payload)
         if attempts >= self._max_attempts:
-            log.error("event failed %d times, moved to dead-letter queue", attempts, exc_info=exc)
-            self._dead_letter(payload, message, reason=f"failed {attempts} times: {exc}")
+            # Where it failed (the frames, not the message): enough to find the cause, nothing of the payload.
+            log.error("event %s failed %d times, moved to dead-letter queue: %s\n%s", event_id, attempts, failure,
+                      "".join(traceback.format_tb(exc.__traceback__)))
+            self._dead_letter(payload, message, reason=f"failed {attempts} times: {failure}")
         else:
-            log.warning("event failed (attempt %d of %d), will retry: %s", attempts, self._max_attempts, exc)
+            log.warning("event %s failed (attempt %d of %d), will retry: %s", event_id, attempts,
+                        self._max_attempts, failure)
             time.sleep(self._retry_delay * attempts)
             self._republish(payload, message, {ATTEMPTS_HEADER: attempts},
                             self._topology.queue_name(self._service))
@@ -253,7 +272,18 @@ class EventConsumer(ConsumerMixin):
                          delivery_mode=2, retry=True, retry_policy=RETRY_POLICY)
         message.ack()
 
-    def _dead_letter(self, payload, message, reason: str) -> None:
+    def _dead_letter(self, payload, message, reason: str) -> None:  # `reason` holds no payload value
         headers = dict(message.headers or {})
         headers["x-clinic-dead-letter-reason"] = reason[:500]
         self._republish(payload, message, headers, self._topology.dead_letter_queue_name(self._service))
+
+
+def _event_id(payload) -> str | None:
+    return payload.get("event_id") if isinstance(payload, dict) else None
+
+
+def prune_handled(session_factory: sessionmaker[Session], inbox: Table, handled_before: datetime) -> int:
+    """Delete the record of events handled before `handled_before` (see the module's docstring for why
+    that is safe)."""
+    with session_factory() as session, session.begin():
+        return session.execute(delete(inbox).where(inbox.c.handled_at < handled_before)).rowcount

@@ -10,14 +10,18 @@ The rows of a batch stay locked (`FOR UPDATE SKIP LOCKED` on PostgreSQL: two rel
 row) while they are published, so that transaction is kept short: each publish is bounded in time
 (broker.Publisher), a batch stops taking rows after `max_batch_seconds`, and the first failure ends
 it, committing the rows already confirmed before the error is raised.
+
+Published rows are kept for a while (to look into) and then deleted by the worker (`prune_published`):
+they hold the events' data, client contact details included, and are never read again once sent.
 """
 from __future__ import annotations
 
 import json
 import logging
 import time
+from datetime import datetime
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text, func, select, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from .db import UTCDateTime, utcnow
@@ -43,7 +47,8 @@ def outbox_table(metadata: MetaData) -> Table:
 
 def add_event(session: Session, outbox: Table, event_type: str, data: dict, producer: str,
               correlation_id: str | None = None) -> dict:
-    """Record an event to publish once the surrounding transaction commits. Returns the envelope."""
+    """Record an event (the newest version of its type) to publish once the surrounding transaction
+    commits. Returns the envelope."""
     envelope = make_envelope(event_type, data, producer, correlation_id)
     session.execute(outbox.insert().values(
         event_id=envelope["event_id"], type=event_type, body=json.dumps(envelope),
@@ -93,3 +98,9 @@ class OutboxRelay:
         with self._sessions() as session:
             return session.scalar(select(func.count()).select_from(self._outbox)
                                   .where(self._outbox.c.published_at.is_(None)))
+
+
+def prune_published(session_factory: sessionmaker[Session], outbox: Table, published_before: datetime) -> int:
+    """Delete the rows published before `published_before`; an unpublished row stays, however old."""
+    with session_factory() as session, session.begin():
+        return session.execute(delete(outbox).where(outbox.c.published_at < published_before)).rowcount

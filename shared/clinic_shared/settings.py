@@ -34,6 +34,7 @@ class Settings:
     service_urls: Mapping[str, str] = field(default_factory=dict)
     client_token_ttl_seconds: int = 90 * 24 * 3600
     worker_heartbeat_timeout_seconds: float = 30.0
+    message_retention_days: float = 7.0  # published outbox rows and inbox rows are deleted after this
 
     @property
     def tz(self) -> ZoneInfo:
@@ -72,7 +73,15 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         topology_prefix=env.get("CLINIC_TOPOLOGY_PREFIX") or "clinic",
         service_urls=service_urls,
         worker_heartbeat_timeout_seconds=float(env.get("CLINIC_WORKER_HEARTBEAT_TIMEOUT") or 30),
+        message_retention_days=_positive(env, "CLINIC_MESSAGE_RETENTION_DAYS", 7.0),
     )
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    value = float(env.get(name) or default)
+    if value <= 0:
+        raise ValueError(f"{name} must be more than 0")
+    return value
 
 
 def _port(env: Mapping[str, str], service: str) -> int:

@@ -16,6 +16,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from email import message_from_bytes
+from typing import Iterable
 from urllib.parse import urlsplit
 
 import pytest
@@ -123,7 +124,7 @@ def topology_prefix():
 
 SCREENING_COMPLETED_SAMPLE = {  # a valid screening.completed payload for tests
     "screening_id": "s1", "client_id": "c1", "client": {"name": "Ada", "email": "ada@example.org"},
-    "areas": ["face"], "outcome": "eligible", "reasons": [], "valid_until": "2027-01-01T00:00:00+00:00",
+    "areas": ["face"], "outcome": "eligible", "valid_until": "2027-01-01T00:00:00+00:00",
     "rules_version": "1", "created_at": "2026-11-01T00:00:00+00:00",
 }
 
@@ -195,3 +196,11 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("what was skipped, and why")
         for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
             terminalreporter.write_line(f"{count:5d} skipped: {reason}")
+
+
+def health_data_in(text: str, needles: Iterable[str]) -> list[str]:
+    """Which of `needles` (question ids, reason codes and messages of the rule set) appear in `text`.
+
+    The scans of event payloads, e-mail bodies and logs (issue #10) use it: question ids stand for the answers
+    (the key of every answer), a reason's code or message says which answer fired."""
+    return sorted({needle for needle in needles if needle and needle in text})

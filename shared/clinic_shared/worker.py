@@ -1,5 +1,8 @@
 """The worker process every service runs: outbox relay, event consumer, and any periodic job.
 
+Every worker also prunes its service's published outbox rows and inbox rows older than
+`CLINIC_MESSAGE_RETENTION_DAYS` (default 7), once at start and then every hour.
+
 Each loop runs in its own thread with its own broker connection (kombu connections are not
 thread-safe). SIGTERM or SIGINT stops them all; whatever was not acked is redelivered later.
 
@@ -14,17 +17,21 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Callable
 
 from .broker import Publisher, connect
+from .db import utcnow
 from .heartbeat import BEAT_INTERVAL_SECONDS, Heartbeat
-from .inbox import EventConsumer, InboxProcessor
-from .outbox import OUTBOX_CHANNEL, OutboxRelay
+from .inbox import EventConsumer, InboxProcessor, prune_handled
+from .outbox import OUTBOX_CHANNEL, OutboxRelay, prune_published
 from .settings import Settings
 from .topology import Topology
 from .wakeups import Listener
 
 log = logging.getLogger(__name__)
+
+PRUNE_INTERVAL_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,21 @@ def every(interval: float, job: Callable[[], object], stop: threading.Event, nam
             stop.wait(min(30.0, interval * 2 ** min(failures, 8)))
 
 
+def message_pruner(parts: WorkerParts) -> Callable[[], tuple[int, int]]:
+    """The job deleting this service's outbox rows published, and inbox rows handled, before the retention."""
+    retention = timedelta(days=parts.settings.message_retention_days)
+
+    def prune_messages() -> tuple[int, int]:
+        before = utcnow() - retention
+        outbox = prune_published(parts.session_factory, parts.outbox, before)
+        inbox = prune_handled(parts.session_factory, parts.processor.inbox, before) if parts.processor else 0
+        if outbox or inbox:
+            log.info("pruned %d outbox and %d inbox rows older than %s", outbox, inbox, retention)
+        return outbox, inbox
+
+    return prune_messages
+
+
 def run_worker(parts: WorkerParts, stop: threading.Event | None = None) -> None:
     stop = stop or threading.Event()
     topology = Topology(parts.settings.topology_prefix)
@@ -91,6 +113,9 @@ def run_worker(parts: WorkerParts, stop: threading.Event | None = None) -> None:
         threads.append(threading.Thread(
             target=every, args=(periodic.interval, periodic.job, stop, getattr(periodic.job, "__name__", "job"), wake),
             daemon=True))
+
+    threads.append(threading.Thread(target=every, args=(PRUNE_INTERVAL_SECONDS, message_pruner(parts), stop,
+                                                        "message pruning"), name="message-pruning", daemon=True))
 
     if parts.heartbeat is not None:
         beat = Heartbeat(parts.session_factory, parts.heartbeat).beat

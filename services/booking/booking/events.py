@@ -1,4 +1,7 @@
-"""Handlers of the screening events: keep the local projection of screenings (never the answers)."""
+"""Handlers of the screening events: keep the local projection of screenings (never the answers).
+
+Both versions of the events are handled alike: version 2 carries the outcome only, and the reasons a
+version 1 event still in flight carried are dropped when it is parsed (clinic_shared.events)."""
 from __future__ import annotations
 
 from sqlalchemy import select, update

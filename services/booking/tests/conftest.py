@@ -65,7 +65,7 @@ class Clinic:
         return {
             "screening_id": screening_id or str(uuid.uuid4()), "client_id": client_id,
             "client": {"name": name, "email": f"{client_id}@example.org", "phone": None},
-            "areas": ["face", "neck"], "outcome": outcome, "reasons": [],
+            "areas": ["face", "neck"], "outcome": outcome,
             "valid_until": (now + timedelta(days=valid_days)).isoformat(), "rules_version": "test-1",
             "created_at": now.isoformat(),
         }

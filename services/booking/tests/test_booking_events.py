@@ -63,6 +63,21 @@ def test_a_late_completed_event_does_not_undo_a_clearance(clinic):
     assert projection(clinic, data["screening_id"]).outcome == "eligible"
 
 
+def test_version_1_events_still_in_flight_are_handled_like_version_2(clinic):
+    """Published before the upgrade, with the reasons version 2 left out: applied, the reasons ignored."""
+    data = clinic.screening_data("c-v1", "consultation_required")
+    reasons = [{"code": "keloid_scarring", "message": "Keloid scarring needs a practitioner's review."}]
+    assert clinic.processor.process(make_envelope("screening.completed", {**data, "reasons": reasons},
+                                                  producer="screening", version=1))
+    assert projection(clinic, data["screening_id"]).outcome == "consultation_required"
+    v1_clearance = make_envelope("screening.cleared", {
+        **data, "reasons": [], "outcome": "eligible", "previous_outcome": "consultation_required",
+        "decision": "approved", "decided_at": clinic.clock.now.isoformat()}, producer="screening", version=1)
+    assert clinic.processor.process(v1_clearance)
+    assert projection(clinic, data["screening_id"]).outcome == "eligible"
+    assert clinic.book(data, START).status_code == 201
+
+
 def test_a_malformed_event_is_refused_before_any_write(clinic):
     envelope = make_envelope("screening.completed", clinic.screening_data("c-3"), producer="screening")
     del envelope["data"]["client_id"]

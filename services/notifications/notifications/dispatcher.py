@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clinic_shared.db import transaction
 from clinic_shared.failures import GrowingPause, is_transient
+from clinic_shared.logs import describe_failure
 
 from .delivery import PermanentDeliveryError, build_email
 from .domain.kinds import CANCELLATION, CANCELLED, FAILED, NEXT_SESSION_REMINDER, SCHEDULED, SENDING, SENT
@@ -84,7 +85,7 @@ class Dispatcher:
             self._failed(row, exc)
             return
         self._finish(row, status=SENT, sent_at=self._clock(), last_error=None)
-        log.info("sent %s %s to %s", row.kind, row.id, row.to_address)
+        log.info("sent %s %s", row.kind, row.id)  # the id, never the address: logs hold no personal data
 
     def _no_longer_wanted(self, row) -> str | None:
         """Why a claimed message must not go out after all, or None.
@@ -105,20 +106,21 @@ class Dispatcher:
         return None
 
     def _failed(self, row, exc: Exception) -> None:
-        error = f"{type(exc).__name__}: {exc}"[:2000]
+        error = f"{type(exc).__name__}: {exc}"[:2000]  # kept with the message, which holds the address anyway
+        failure = describe_failure(exc)  # for the log: a mail server's reply can quote the recipient's address
         now = self._clock()
         if isinstance(exc, PermanentDeliveryError):
-            log.error("%s %s refused for good: %s", row.kind, row.id, error)
+            log.error("%s %s refused for good: %s", row.kind, row.id, failure)
             self._finish(row, status=FAILED, last_error=error)
             return
         if now >= row.send_at + self._settings.delivery_give_up:
             log.error("giving up on %s %s, due %s, after %d attempts: %s", row.kind, row.id, row.send_at,
-                      row.attempts, error)
+                      row.attempts, failure)
             self._finish(row, status=FAILED, last_error=error)
             return
         delay = retry_delay(row.attempts, self._settings.retry_backoff, self._settings.retry_backoff_max)
         log.warning("sending %s %s failed (attempt %d), retrying in %s: %s", row.kind, row.id, row.attempts,
-                    delay, error)
+                    delay, failure)
         self._finish(row, status=SCHEDULED, not_before=now + delay, last_error=error)
 
     def _finish(self, row, **values) -> None:

@@ -155,11 +155,12 @@ class EventHandlers:
     # --- screening events ---------------------------------------------------------------------
 
     def screening_result(self, session: Session, data: dict, envelope: dict) -> None:
+        """Either version of the event: the outcome only, whatever else a version 1 event carried."""
         if not schedule.screening_sends_result(data["outcome"]):
             return
         now = self.clock()
-        rendered = render_screening_result(data["outcome"], [r["message"] for r in data["reasons"]],
-                                           data["client"]["name"], self.sender)
+        rendered = render_screening_result(data["outcome"], data["client"]["name"], self.sender,
+                                           page_url=f"{self.settings.public_url}/")
         self.repo.schedule(session, source=f"screening:{data['screening_id']}", kind=SCREENING_RESULT,
                            occasion=f"{envelope['type']}:{data['outcome']}", send_at=now,
                            client_id=data["client_id"], to_address=data["client"]["email"],

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Mapping
 
 from clinic_shared.catalog import DEFAULT_AREAS, load_areas
-from clinic_shared.settings import Settings, load_settings as load_shared_settings
+from clinic_shared.settings import DEFAULT_SERVICE_PORTS, Settings, load_settings as load_shared_settings
 
 DEFAULT_AREA_NAMES = {area.id: area.name for area in DEFAULT_AREAS}
 
@@ -27,6 +27,8 @@ class NotificationSettings(Settings):
     clinic_name: str = "IK Clinics"
     from_address: str = "bookings@ikclinics.example"
     reply_to: str = "hello@ikclinics.example"
+    # Where clients reach the gateway (CLINIC_PUBLIC_URL): links in e-mails start with it.
+    public_url: str = "http://127.0.0.1:8080"
     # Delivery: a mail server that is down is retried with exponential backoff until `delivery_give_up`
     # after the message was due, then it is `failed`; a lease covers the one message a dispatcher is
     # sending, so one that died mid-send is taken over; a whole SMTP session takes at most twice the
@@ -73,6 +75,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> NotificationSetti
     shared = load_shared_settings("notifications", env)
     values = {f.name: getattr(shared, f.name) for f in fields(Settings)}
     values["area_names"] = {area.id: area.name for area in load_areas(env)}
+    gateway_port = env.get("CLINIC_PORT") or DEFAULT_SERVICE_PORTS["gateway"]
+    values["public_url"] = (env.get("CLINIC_PUBLIC_URL") or f"http://127.0.0.1:{gateway_port}").rstrip("/")
     named = [(f"CLINIC_NOTIFICATIONS_{suffix}", name, parse) for suffix, (name, parse) in ENVIRONMENT.items()]
     for variable, name, parse in named + UNPREFIXED:
         raw = env.get(variable)

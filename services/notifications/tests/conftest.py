@@ -49,12 +49,12 @@ def make_booking_data(booking_id="b1", client_id="c1", type="treatment", start=N
     return data
 
 
-def make_screening_data(outcome, reasons=(), screening_id="s1", client_id="c1") -> dict:
+def make_screening_data(outcome, screening_id="s1", client_id="c1") -> dict:
+    """The data of a screening event as the screening service publishes it (version 2: no reasons)."""
     return {
         "screening_id": screening_id, "client_id": client_id,
         "client": {"name": "Ada Lovelace", "email": "ada@example.org"}, "areas": ["face"], "outcome": outcome,
-        "reasons": [{"code": c, "message": m} for c, m in reasons], "valid_until": "2027-03-01T00:00:00+00:00",
-        "rules_version": "1", "created_at": "2026-11-20T10:00:00+00:00",
+        "valid_until": "2027-03-01T00:00:00+00:00", "rules_version": "1", "created_at": "2026-11-20T10:00:00+00:00",
     }
 
 
@@ -73,8 +73,8 @@ class System:
         self.outbox = EmlOutbox(settings.outbox_dir)
         self.dispatcher = Dispatcher(self.sessions, self.repo, self.outbox, settings, clock)
 
-    def deliver(self, event_type: str, data: dict) -> dict:
-        envelope = make_envelope(event_type, data, producer="test")
+    def deliver(self, event_type: str, data: dict, version: int | None = None) -> dict:
+        envelope = make_envelope(event_type, data, producer="test", version=version)
         self.processor.process(envelope)
         return envelope
 

@@ -18,7 +18,7 @@ STAFF = {"Authorization": "Bearer staff-secret-token"}
 def client(system, clock, booking_data, screening_data):
     system.deliver("booking.confirmed", booking_data(booking_id="b1", client_id="c1"))
     system.deliver("booking.confirmed", booking_data(booking_id="b2", client_id="c2", email="bob@example.org"))
-    system.deliver("screening.completed", screening_data("not_suitable", [("eczema", "Eczema could get worse.")]))
+    system.deliver("screening.completed", screening_data("not_suitable"))
     system.dispatcher.dispatch_due()  # the invitations and the screening result are sent
     return create_app(system.settings, clock=clock).test_client()
 

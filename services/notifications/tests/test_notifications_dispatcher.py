@@ -1,6 +1,7 @@
 """The dispatcher: due messages go out once, through SMTP or the .eml outbox; a mail server that is
 down is retried with a backoff until the give-up time, a 5xx refusal fails at once; a claim whose
 process died is taken again after its lease, and one dispatcher never holds more than it is sending."""
+import logging
 import smtplib
 import threading
 from datetime import timedelta
@@ -163,7 +164,8 @@ def refusing_smtp_server():
 
 
 def test_a_temporary_refusal_is_retried_and_a_permanent_one_fails_at_once(system, clock, booking_data,
-                                                                          refusing_smtp_server):
+                                                                          refusing_smtp_server, caplog):
+    caplog.set_level(logging.INFO, logger="notifications")
     server = refusing_smtp_server
     dispatcher = dispatcher_with(system, SmtpTransport(server.url, timeout=5))
     server.reply = "451 4.3.0 Mailbox temporarily unavailable, try again later"
@@ -181,6 +183,9 @@ def test_a_temporary_refusal_is_retried_and_a_permanent_one_fails_at_once(system
     dispatcher.dispatch_due()
     pre = system.by_kind("b2")["pre_treatment"]
     assert pre.status == "failed" and pre.attempts == 1 and "550" in pre.last_error
+    # Logged by id and by kind of failure: neither the sends nor the refusals name an address.
+    assert "sent pre_treatment" in caplog.text and "SMTPRecipientsRefused" in caplog.text
+    assert "@example.org" not in caplog.text
 
 
 def test_an_unreachable_mail_server_is_retried(system, clock, booking_data):

@@ -139,26 +139,35 @@ def test_late_confirmation_after_cancellation_schedules_nothing(system, booking_
 def test_screening_outcomes_that_need_a_consultation_send_a_result(system, screening_data):
     system.deliver("screening.completed", screening_data("eligible"))
     assert system.messages() == []
-    system.deliver("screening.completed", screening_data(
-        "consultation_required", [("fitzpatrick_type", "Darker skin types have a higher risk of hyperpigmentation.")]))
+    system.deliver("screening.completed", screening_data("consultation_required"))
     [result] = system.messages()
     assert result.kind == "screening_result" and result.booking_id is None and result.client_id == "c1"
-    assert "higher risk of hyperpigmentation" in result.body_text
+    assert "consultation first" in result.subject and "book a consultation" in result.body_text
+    assert f"{system.settings.public_url}/\n" in result.body_text  # where, signed in, the client reads why
     system.deliver("screening.completed", screening_data("consultation_required"))  # the same fact again
     assert len(system.messages()) == 1
 
 
+REASON = {"code": "pregnant_or_breastfeeding", "message": "Treatment is not offered during pregnancy."}
+
+
+def test_a_version_1_event_still_in_flight_is_handled_and_its_reasons_kept_nowhere(system, screening_data):
+    system.deliver("screening.completed", dict(screening_data("not_suitable"), reasons=[REASON]), version=1)
+    [result] = system.messages()
+    assert "not suitable" in result.subject
+    stored = f"{result.subject}\n{result.body_text}"
+    assert REASON["code"] not in stored and "pregnan" not in stored.lower()
+
+
 def test_declined_clearance_sends_a_second_result_and_approval_none(system, screening_data):
-    cleared = dict(screening_data("not_suitable", [("clearance_declined", "After your consultation the "
-                                                    "practitioner advised against micro needling.")]),
-                   previous_outcome="consultation_required", decision="declined",
+    cleared = dict(screening_data("not_suitable"), previous_outcome="consultation_required", decision="declined",
                    decided_at="2026-11-21T10:00:00+00:00")
     system.deliver("screening.completed", screening_data("consultation_required"))
     system.deliver("screening.cleared", cleared)
     system.deliver("screening.cleared", dict(cleared, screening_id="s2", outcome="eligible", decision="approved"))
     rows = system.messages()
     assert [r.kind for r in rows] == ["screening_result", "screening_result"]
-    assert "not suitable" in rows[1].subject and "advised against" in rows[1].body_text
+    assert "not suitable" in rows[1].subject and "book a consultation" in rows[1].body_text
 
 
 def test_an_event_that_fails_leaves_nothing_behind(system, booking_data):

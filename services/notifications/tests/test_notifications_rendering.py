@@ -65,11 +65,10 @@ def test_cancellation_names_the_reason_only_when_given():
 
 @pytest.mark.parametrize("outcome, words", [("consultation_required", "consultation first"),
                                             ("not_suitable", "not suitable")])
-def test_screening_result_explains_and_invites_to_a_consultation(outcome, words):
-    rendered = render_screening_result(outcome, ["Darker skin types carry a higher risk of hyperpigmentation."],
-                                       "Ada", SENDER)
+def test_screening_result_gives_the_outcome_a_link_and_an_invitation(outcome, words):
+    rendered = render_screening_result(outcome, "Ada", SENDER, page_url="https://clinic.example/")
     assert words in rendered.subject
-    assert "- Darker skin types carry a higher risk of hyperpigmentation." in rendered.text
+    assert "Sign in on our booking page to read why:\nhttps://clinic.example/\n" in rendered.text
     assert "book a consultation" in rendered.text and "$" not in rendered.text
 
 

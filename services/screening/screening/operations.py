@@ -88,14 +88,14 @@ def clear_screening(session: Session, screening_id: str, *, decision: str, note:
 
 
 def event_data(record: ScreeningRecord, tz: ZoneInfo) -> dict:
-    """What other services learn of a screening: the outcome and why, never the answers (or a note)."""
+    """What other services learn of a screening: the outcome, never the answers, the reasons (a reason's code
+    names the answer behind it) or a clearance note. Published as the events' newest version (2)."""
     return {
         "screening_id": record.id,
         "client_id": record.client_id,
         "client": {"name": record.client_name, "email": record.client_email, "phone": record.client_phone},
         "areas": list(record.areas),
         "outcome": record.outcome,
-        "reasons": [{"code": r["code"], "message": r["message"]} for r in record.reasons],
         "valid_until": to_local_iso(record.valid_until, tz),
         "rules_version": record.rules_version,
         "created_at": to_local_iso(record.created_at, tz),

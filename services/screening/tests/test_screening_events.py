@@ -12,14 +12,18 @@ from sqlalchemy import select
 from clinic_shared.broker import Publisher
 from clinic_shared.events import parse_envelope
 from clinic_shared.outbox import OutboxRelay
+from clinic_shared.testing import health_data_in
 from clinic_shared.topology import Topology
 
+from screening.domain.ruleset import load_ruleset
 from screening.store.tables import outbox
 
 NOTE = "private-note-7f3a: discussed medication"
 QUESTION_IDS = {"active_acne", "eczema", "psoriasis", "fitzpatrick_type", "pregnant_or_breastfeeding",
                 "isotretinoin_last_6_months", "active_skin_infection", "keloid_scarring", "blood_thinners"}
-COMPLETED_FIELDS = {"screening_id", "client_id", "client", "areas", "outcome", "reasons", "valid_until",
+RULES = load_ruleset()
+HEALTH_DATA = {*QUESTION_IDS, *(r.code for r in RULES.rules), *(r.message for r in RULES.rules)}
+COMPLETED_FIELDS = {"screening_id", "client_id", "client", "areas", "outcome", "valid_until",
                     "rules_version", "created_at"}
 
 
@@ -37,12 +41,14 @@ def every_key(value) -> set[str]:
 
 
 def assert_private(raw: str) -> dict:
-    """A published body: a valid envelope, with no answer, no question and no clearance note in it."""
+    """A published body: a valid envelope of version 2, with no answer, no question, no reason (code or
+    message) and no clearance note in it."""
     body = json.loads(raw)
     envelope, _ = parse_envelope(body)
+    assert envelope["version"] == 2
     keys = every_key(body)
-    assert "answers" not in keys
-    assert not keys & QUESTION_IDS
+    assert not keys & {"answers", "reasons"}
+    assert health_data_in(raw, HEALTH_DATA) == []
     assert NOTE not in raw
     return envelope
 
@@ -82,7 +88,6 @@ def test_every_outbox_event_is_complete_and_private(client, app, staff, make_bod
         assert data["client"] == {"name": "Ada Client", "email": "ada@example.com", "phone": "+44 20 7946 0000"}
         assert data["areas"] == ["face"]
         assert data["outcome"] == screening["outcome"]
-        assert data["reasons"] == screening["reasons"]
         assert data["valid_until"] == screening["valid_until"]
         assert data["rules_version"] == "2025.1"
     pigment, keloid = envelopes[4]["data"], envelopes[5]["data"]

@@ -111,11 +111,11 @@ OUTCOME_WORDS = {
 }
 
 
-def render_screening_result(outcome: str, reason_messages: list[str], client_name: str,
-                            sender: Sender) -> Rendered:
+def render_screening_result(outcome: str, client_name: str, sender: Sender, page_url: str) -> Rendered:
+    """The outcome and where to read why: an e-mail is kept in mailboxes and here, so it names no
+    condition (CLINIC.md "Messages"); the reasons are on the page, after signing in."""
     title, text = OUTCOME_WORDS[outcome]
-    reasons = "\n".join(f"- {message}" for message in reason_messages) or "- Your answers need a practitioner's review."
     return render(SCREENING_RESULT, {
         "client_name": client_name, "clinic_name": sender.clinic_name, "reply_to": sender.reply_to,
-        "outcome_title": title, "outcome_text": text, "reasons": reasons,
+        "outcome_title": title, "outcome_text": text, "page_url": page_url,
     })
