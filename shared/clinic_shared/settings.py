@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Mapping
 from zoneinfo import ZoneInfo
@@ -46,6 +46,20 @@ class Settings:
 
     def with_overrides(self, **changes) -> "Settings":
         return replace(self, **changes)
+
+
+class OnSharedSettings:
+    """For a service's own settings dataclass that holds the shared ones as its `base` field."""
+
+    def with_overrides(self, **changes):
+        """Apply overrides to whichever part owns each name (the shared settings or the service's own)."""
+        own = {f.name for f in fields(self)} - {"base"}
+        mine = {k: v for k, v in changes.items() if k in own}
+        shared = {k: v for k, v in changes.items() if k not in own}
+        unknown = set(shared) - {f.name for f in fields(Settings)}
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
+        return replace(self, base=self.base.with_overrides(**shared) if shared else self.base, **mine)
 
 
 def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Settings:

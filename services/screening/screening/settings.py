@@ -9,12 +9,12 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
 from clinic_shared.catalog import DEFAULT_AREAS as CATALOG_DEFAULT_AREAS, load_areas
-from clinic_shared.settings import Settings, load_settings
+from clinic_shared.settings import OnSharedSettings, Settings, load_settings
 
 from .domain.ruleset import DEFAULT_RULES_FILE
 
@@ -23,21 +23,11 @@ DEFAULT_AREAS = tuple(area.id for area in CATALOG_DEFAULT_AREAS)  # CLINIC.md, T
 
 
 @dataclass(frozen=True)
-class ScreeningSettings:
+class ScreeningSettings(OnSharedSettings):
     base: Settings
     validity_days: int = 90
     rules_file: Path = DEFAULT_RULES_FILE
     areas: tuple[str, ...] = field(default=DEFAULT_AREAS)
-
-    def with_overrides(self, **changes) -> "ScreeningSettings":
-        """Apply overrides to whichever part owns each name (shared settings or ours)."""
-        own = {f.name for f in fields(self)} - {"base"}
-        mine = {k: v for k, v in changes.items() if k in own}
-        shared = {k: v for k, v in changes.items() if k not in own}
-        unknown = set(shared) - {f.name for f in fields(Settings)}
-        if unknown:
-            raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
-        return replace(self, base=self.base.with_overrides(**shared) if shared else self.base, **mine)
 
 
 def load_screening_settings(environ: Mapping[str, str] | None = None) -> ScreeningSettings:

@@ -10,32 +10,22 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from typing import Mapping
 
-from clinic_shared.settings import Settings, load_settings
+from clinic_shared.settings import OnSharedSettings, Settings, load_settings
 
 SERVICE = "staff"
 
 
 @dataclass(frozen=True)
-class StaffSettings:
+class StaffSettings(OnSharedSettings):
     base: Settings
     session_hours: float = 12
     admin_email: str = "admin@clinic.test"
     admin_password: str | None = None  # None: generated once into the data dir
     failed_sign_in_limit: int = 5  # API.md: five failed attempts for one e-mail ...
     failed_sign_in_window_minutes: int = 15  # ... within fifteen minutes lock it
-
-    def with_overrides(self, **changes) -> "StaffSettings":
-        """Apply overrides to whichever part owns each name (shared settings or ours)."""
-        own = {f.name for f in fields(self)} - {"base"}
-        mine = {k: v for k, v in changes.items() if k in own}
-        shared = {k: v for k, v in changes.items() if k not in own}
-        unknown = set(shared) - {f.name for f in fields(Settings)}
-        if unknown:
-            raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
-        return replace(self, base=self.base.with_overrides(**shared) if shared else self.base, **mine)
 
 
 def load_staff_settings(environ: Mapping[str, str] | None = None) -> StaffSettings:
