@@ -60,11 +60,12 @@ def test_the_gateway_health_does_not_connect_to_the_broker_per_call(proxied_brok
     try:
         url = f"http://127.0.0.1:{server.server_port}"
         gateway = create_gateway(settings_for("gateway", tmp_path, broker_url, **{
-            f"CLINIC_{name}_URL": url for name in ("SCREENING", "BOOKING", "NOTIFICATIONS")})).test_client()
+            f"CLINIC_{name}_URL": url for name in ("SCREENING", "BOOKING", "NOTIFICATIONS", "STAFF")})).test_client()
 
-        answers = [gateway.get("/api/health") for _ in range(3)]  # nine /health calls behind them
+        answers = [gateway.get("/api/health") for _ in range(3)]  # twelve /health calls behind them
         assert [a.get_json()["services"] for a in answers] == [{"screening": "down", "booking": "down",
-                                                                "notifications": "down"}] * 3  # no worker beats
+                                                                "notifications": "down",
+                                                                "staff": "down"}] * 3  # no worker beats
         assert screening.test_client().get("/health").get_json()["checks"]["broker"] == "ok"
         assert proxy.accepted == 1
     finally:
