@@ -33,6 +33,9 @@ BOOKINGS = int(os.environ.get("CLINIC_FAULT_BOOKINGS") or 300)
 CLIENTS = int(os.environ.get("CLINIC_FAULT_CLIENTS") or 6)
 # Hard deadlines: clients start no booking after DRIVE_SECONDS; the system gets SETTLE_SECONDS to finish.
 DRIVE_SECONDS = float(os.environ.get("CLINIC_FAULT_DRIVE_SECONDS") or max(240, BOOKINGS * 1.0))
+# Bookings start at most this often (seconds apart, over all clients): 300 take at least two minutes, so
+# the run sees a fault every few seconds throughout (about ten of each kind), however fast the system is.
+PACE_SECONDS = float(os.environ.get("CLINIC_FAULT_PACE_SECONDS") or 0.4)
 SETTLE_SECONDS = float(os.environ.get("CLINIC_FAULT_SETTLE_SECONDS") or 120)
 
 
@@ -47,7 +50,7 @@ def test_every_message_once_and_nothing_after_a_cancellation_under_faults(tmp_pa
         started = time.monotonic()
         chaos = Chaos(cluster, random.Random(seed + 1), started)
         driver = Driver(cluster.system.url, cluster.system.staff_token, random.Random(seed), started,
-                        deadline=started + DRIVE_SECONDS)
+                        deadline=started + DRIVE_SECONDS, pace=PACE_SECONDS)
         stop = threading.Event()
         faults = threading.Thread(target=chaos.run, args=(stop,), name="chaos", daemon=True)
         faults.start()

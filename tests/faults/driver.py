@@ -51,12 +51,17 @@ class Booked:
 
 
 class Driver:
-    def __init__(self, base_url: str, staff_token: str, rng: Random, started: float, deadline: float):
+    def __init__(self, base_url: str, staff_token: str, rng: Random, started: float, deadline: float,
+                 pace: float = 0.0):
         self.base_url = base_url
         self.staff_token = staff_token
         self.rng = rng
         self.started = started
         self.deadline = deadline  # monotonic: no new booking is started after it
+        # Seconds between two bookings' starts, over all clients: the bookings are spread over the run, so the
+        # faults land among them instead of after a system that was quicker than the chaos.
+        self.pace = pace
+        self._next_start = started
         self.answers: list[Answer] = []
         self.booked: list[Booked] = []
         self.problems: list[str] = []  # what a client could not do although it should have
@@ -84,7 +89,9 @@ class Driver:
                 if len(self.booked) + self._in_flight >= bookings:
                     return
                 self._in_flight += 1
+                start_at, self._next_start = self._next_start, max(self._next_start, time.monotonic()) + self.pace
             try:
+                time.sleep(max(0.0, start_at - time.monotonic()))
                 self._one_booking(rng)
             except Exception as exc:  # a bug of the driver must not pass for a quiet run
                 self.problems.append(f"driver error: {type(exc).__name__}: {exc}")
