@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable
 
 from sqlalchemy import select, update
@@ -78,6 +78,12 @@ class Dispatcher:
         withdrawn = self._no_longer_wanted(row)
         if withdrawn:
             self._finish(row, status=CANCELLED, last_error=withdrawn)
+            return
+        if row.lease_expires_at - self._clock() <= timedelta(seconds=2 * self._settings.smtp_timeout_seconds):
+            # What remains of the claim could not cover a whole SMTP session (the database was slow to answer):
+            # sending now could outlast the lease, and another dispatcher could then send the booking's next
+            # message first. Give it back, due now.
+            self._finish(row, status=SCHEDULED, not_before=self._clock(), last_error=None)
             return
         try:
             self._transport.send(build_email(row, self._settings, self._clock()), row.id)
