@@ -245,6 +245,19 @@ def test_a_cancellation_waits_for_the_invitation_another_dispatcher_is_sending(s
     assert b2["cancellation"].status == "sent"
 
 
+def test_a_claim_too_near_its_end_for_a_whole_smtp_session_is_given_back(system, clock, booking_data):
+    system.deliver("booking.confirmed", booking_data(version=1))
+    sent = []
+    dispatcher = dispatcher_with(system, Recording(sent))
+    row = dispatcher.claim()
+    clock.advance(system.settings.sending_lease - timedelta(seconds=system.settings.smtp_timeout_seconds))
+    dispatcher._deliver(row)  # the database kept it waiting: what is left of the lease is too short
+    assert sent == []
+    pre = system.by_kind("b1")["pre_treatment"]
+    assert pre.status == "scheduled" and pre.not_before == clock.now and pre.lease_expires_at is None
+    assert dispatcher.dispatch_due() == 1 and sent == [pre.id]  # taken again under a fresh lease, and sent
+
+
 class Recording:
     def __init__(self, sent, meanwhile=None, clock=None, takes=timedelta(0)):
         self.sent, self.meanwhile, self.clock, self.takes = sent, meanwhile, clock, takes
