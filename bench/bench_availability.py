@@ -28,7 +28,7 @@ try:  # older code (before the interval computation) has no range_slots: still m
 except ImportError:
     range_slots = None
 from booking.settings import clinic_rules, load_booking_settings  # noqa: E402
-from booking.store import queries  # noqa: E402
+from booking.store import repository  # noqa: E402
 from seed import seed_bookings  # noqa: E402
 
 NOW = datetime(2026, 11, 2, 7, 0, tzinfo=timezone.utc)  # a Monday
@@ -66,11 +66,11 @@ def run(database_url: str, profile: bool) -> None:
     print(f"postgresql, {count} bookings; 31 days: {len(month())} slots", flush=True)
 
     def sql_only():
-        window_start, _ = queries.local_day_bounds(MONTH[0], rules.timezone)
-        _, window_end = queries.local_day_bounds(MONTH[1], rules.timezone)
+        window_start, _ = repository.local_day_bounds(MONTH[0], rules.timezone)
+        _, window_end = repository.local_day_bounds(MONTH[1], rules.timezone)
         with scheduler._sessions() as session:
-            queries.closed_dates(session, *MONTH)
-            return queries.busy_between(session, window_start, window_end)
+            repository.closed_dates(session, *MONTH)
+            return repository.busy_between(session, window_start, window_end)
 
     print(f"  (the 31-day window holds {len(sql_only())} confirmed bookings)")
     report("31 days, Scheduler.availability", month)

@@ -24,7 +24,7 @@ def create_app(settings=None, clock: Callable[[], datetime] | None = None, **ove
     from .api import register_blueprints
     from .api.context import EXTENSION, BookingContext
     from .api.schemas import documented_settings
-    from .scheduler import Scheduler
+    from .operations import Scheduler
     from .settings import load_booking_settings, with_overrides
     from .store.tables import heartbeat
 

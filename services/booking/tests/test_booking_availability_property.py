@@ -55,7 +55,7 @@ def clinics(draw):
 def diaries(draw, rules, first):
     """Bookings anywhere from the day before the window to the day after, in UTC as the database gives
     them (the old rules added turnover in wall-clock time to whatever zone a booking carried, which on a DST
-    night differs; `queries.busy_between` only ever hands over UTC)."""
+    night differs; `repository.busy_between` only ever hands over UTC)."""
     busy = []
     for _ in range(draw(st.integers(0, 40))):
         day = first + timedelta(days=draw(st.integers(-1, 6)))

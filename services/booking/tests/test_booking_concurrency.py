@@ -133,7 +133,7 @@ def test_a_deadlock_or_serialisation_failure_counts_as_a_lost_race():
     import psycopg.errors
     from sqlalchemy.exc import OperationalError
 
-    from booking.scheduler import lost_a_race
+    from booking.operations import lost_a_race
 
     assert lost_a_race(OperationalError("INSERT", {}, psycopg.errors.DeadlockDetected()))
     assert lost_a_race(OperationalError("INSERT", {}, psycopg.errors.SerializationFailure()))

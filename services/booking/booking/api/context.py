@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from clinic_shared.auth import Principal, TokenAuthority
 from clinic_shared.errors import ApiError
 
-from ..scheduler import Scheduler
+from ..operations import Scheduler
 from ..settings import BookingSettings
 
 EXTENSION = "booking"

@@ -35,7 +35,7 @@ from .domain.screenings import ScreeningStatus, check_screening
 from .domain.treatments import CONSULTATION, TREATMENT, duration_of, unknown_areas
 from .domain.violations import RuleViolation
 from .settings import BookingSettings
-from .store import queries
+from .store import repository
 from .store.tables import bookings, closures, courses, idempotency_keys, outbox
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ class Scheduler:
         return data
 
     def _emit(self, session: Session, event_type: str, row, **extra) -> None:
-        screening = queries.screening(session, row.screening_id)
+        screening = repository.screening(session, row.screening_id)
         add_event(session, outbox, event_type, {**self._snapshot(row, screening), **extra},
                   producer=PRODUCER, correlation_id=self._correlation_id())
         if event_type in AUDITED_BOOKING_EVENTS:
@@ -160,12 +160,12 @@ class Scheduler:
         while time.monotonic() < give_up_at:
             time.sleep(SCREENING_POLL_SECONDS)
             with self._sessions() as session:
-                if queries.screening(session, screening_id) is not None:
+                if repository.screening(session, screening_id) is not None:
                     return True
         return False
 
     def _screening_for(self, session: Session, client_id: str, screening_id: str, lock: bool = True):
-        screening = queries.screening(session, screening_id, lock=lock)
+        screening = repository.screening(session, screening_id, lock=lock)
         if screening is None:
             retry = self._settings.screening_retry_after_seconds
             raise ApiError(409, "screening_pending",
@@ -180,14 +180,14 @@ class Scheduler:
         """Check every rule for one session; return (end, practitioner) or raise RuleViolation."""
         check_screening(ScreeningStatus(screening.outcome, screening.valid_until), booking_type, now)
         day = start.astimezone(self._rules.timezone).date()
-        queries.guard_day(session, day, exclusive=False)
-        closed = queries.closed_dates(session, day, day)
+        repository.guard_day(session, day, exclusive=False)
+        closed = repository.closed_dates(session, day, day)
         others = []
         if booking_type == TREATMENT:
-            others = queries.treatment_starts(session, screening.client_id, exclude_id) + list(extra_starts)
+            others = repository.treatment_starts(session, screening.client_id, exclude_id) + list(extra_starts)
         end = check_session(booking_type, areas, start, now, self._rules, closed, others)
         margin = timedelta(days=1)  # a whole day around it: enough for turnover and the day's load
-        busy = queries.busy_between(session, start - margin, end + margin, exclude_id)
+        busy = repository.busy_between(session, start - margin, end + margin, exclude_id)
         practitioner = choose_practitioner(start, end, busy, self._rules)
         if practitioner is None:
             raise RuleViolation("slot_unavailable", "That time has just been taken; please choose another slot.",
@@ -239,7 +239,7 @@ class Scheduler:
                     if earlier.request_hash != request_hash:
                         raise ApiError(409, "idempotency_conflict",
                                        "This Idempotency-Key was used for a different booking request.")
-                    return Booked(queries.booking(session, earlier.booking_id), created=False)
+                    return Booked(repository.booking(session, earlier.booking_id), created=False)
             try:
                 end, practitioner = self._place(session, screening, booking_type, areas, start, now)
             except RuleViolation as violation:
@@ -250,7 +250,7 @@ class Scheduler:
                 session.execute(idempotency_keys.insert().values(
                     client_id=client_id, key=idempotency_key, request_hash=request_hash,
                     booking_id=booking_id, created_at=now))
-            row = queries.booking(session, booking_id)
+            row = repository.booking(session, booking_id)
             self._emit(session, "booking.confirmed", row)
             return Booked(row, created=True)
 
@@ -259,7 +259,7 @@ class Scheduler:
     def get(self, booking_id: str, client_id: str | None):
         """The booking if `client_id` may see it (None: staff), else 404."""
         with self._sessions() as session:
-            row = queries.booking(session, booking_id)
+            row = repository.booking(session, booking_id)
         if row is None or (client_id is not None and row.client_id != client_id):
             raise not_found()
         return row
@@ -267,16 +267,16 @@ class Scheduler:
     def list_bookings(self, client_id: str | None, day: date | None = None):
         start = end = None
         if day is not None:
-            start, end = queries.local_day_bounds(day, self._rules.timezone)
+            start, end = repository.local_day_bounds(day, self._rules.timezone)
         with self._sessions() as session:
-            return queries.list_bookings(session, client_id, start, end)
+            return repository.list_bookings(session, client_id, start, end)
 
     def _confirmed_for_change(self, session: Session, booking_id: str, client_id: str | None,
                               expected_version: int | None):
         """The booking, locked until commit, if it can change and, when the caller says which version it saw
         (If-Match), is still that version. The lock (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE locks
         the whole database) makes a concurrent change wait and then judge the booking as it left it."""
-        row = queries.booking(session, booking_id, lock=True)
+        row = repository.booking(session, booking_id, lock=True)
         if row is None or (client_id is not None and row.client_id != client_id):
             raise not_found()
         if not can_change(row.status):
@@ -292,7 +292,7 @@ class Scheduler:
         changed = session.execute(update(bookings).where(
             bookings.c.id == seen.id, bookings.c.status == CONFIRMED, bookings.c.version == seen.version,
         ).values(version=next_version(seen.version), **values)).rowcount
-        row = queries.booking(session, seen.id)
+        row = repository.booking(session, seen.id)
         if changed != 1:
             raise changed_meanwhile(row)
         return row
@@ -323,7 +323,7 @@ class Scheduler:
 
         def work(session: Session):
             row = self._confirmed_for_change(session, booking_id, client_id, expected_version)
-            screening = queries.screening(session, row.screening_id, lock=True)
+            screening = repository.screening(session, row.screening_id, lock=True)
             try:
                 end, practitioner = self._place(session, screening, row.type, list(row.areas), start,
                                                 self._clock(), exclude_id=row.id)
@@ -370,14 +370,14 @@ class Scheduler:
                                                   practitioner, now, course_id=course_id)
                 placed.append((start, booking_id))
             for _, booking_id in placed:
-                self._emit(session, "booking.confirmed", queries.booking(session, booking_id))
+                self._emit(session, "booking.confirmed", repository.booking(session, booking_id))
             return self._course(session, course_id)
 
         return self._with_screening(screening_id, work)
 
     def _course(self, session: Session, course_id: str):
         course = session.execute(select(courses).where(courses.c.id == course_id)).first()
-        return course, queries.list_bookings(session, None, course_id=course_id)
+        return course, repository.list_bookings(session, None, course_id=course_id)
 
     def get_course(self, course_id: str, client_id: str | None):
         with self._sessions() as session:
@@ -392,12 +392,12 @@ class Scheduler:
             duration = duration_of(booking_type, areas, self._rules)
         except RuleViolation as violation:
             raise rule_error(violation)
-        window_start, _ = queries.local_day_bounds(first, self._rules.timezone)
-        _, window_end = queries.local_day_bounds(last, self._rules.timezone)
+        window_start, _ = repository.local_day_bounds(first, self._rules.timezone)
+        _, window_end = repository.local_day_bounds(last, self._rules.timezone)
         now = self._clock()
         with self._sessions() as session:
-            closed = queries.closed_dates(session, first, last)
-            busy = queries.busy_between(session, window_start, window_end)
+            closed = repository.closed_dates(session, first, last)
+            busy = repository.busy_between(session, window_start, window_end)
         return range_slots(first, last, duration, self._rules, now, busy, closed)
 
     # ----- closures -----------------------------------------------------------------------
@@ -408,10 +408,10 @@ class Scheduler:
 
     def add_closure(self, day: date, reason: str):
         def work(session: Session):
-            queries.guard_day(session, day, exclusive=True)
+            repository.guard_day(session, day, exclusive=True)
             if session.execute(select(closures.c.date).where(closures.c.date == day)).first():
                 raise ApiError(409, "conflict", f"{day.isoformat()} is already a closure day.")
-            count = queries.confirmed_on_day(session, day, self._rules.timezone)
+            count = repository.confirmed_on_day(session, day, self._rules.timezone)
             if count:
                 raise ApiError(409, "conflict",
                                f"{count} confirmed booking(s) fall on {day.isoformat()}; move or cancel them first.",
