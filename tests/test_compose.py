@@ -81,6 +81,24 @@ def test_the_lock_files_agree_and_hold_hashes():
         assert "clinic-" not in re.sub(r"#.*", "", (REPO / path).read_text())  # ours come from the tree
 
 
+def test_the_locks_hold_everything_asked_for():
+    """A dependency added to a pyproject.toml or requirements-dev.txt without `make lock` fails here."""
+    import tomllib
+
+    def name(requirement: str) -> str:
+        return re.split(r"[<>=!~\[; ]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+    locked = {path: set(re.findall(r"^([a-z0-9][a-z0-9_.-]*)==", (REPO / path).read_text(), re.M))
+              for path in ("requirements.lock", "requirements-dev.lock")}
+    for pyproject in [REPO / "shared" / "pyproject.toml", *sorted(REPO.glob("services/*/pyproject.toml"))]:
+        for requirement in tomllib.loads(pyproject.read_text())["project"]["dependencies"]:
+            if not name(requirement).startswith("clinic-"):
+                assert name(requirement) in locked["requirements.lock"], f"{pyproject}: {requirement}"
+    for line in (REPO / "requirements-dev.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            assert name(line) in locked["requirements-dev.lock"], line
+
+
 def test_commands_name_modules_and_apps_that_exist():
     for name, spec in APP_SERVICES.items():
         command = spec["command"]
