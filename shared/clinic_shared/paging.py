@@ -67,27 +67,19 @@ BY_SEQUENCE = CursorFormat(r"[0-9]{1,15}", int)
 
 
 class Cursor(fields.String):
-    """The `cursor` query parameter: loads as a Position, anything not of the list's form is refused."""
+    """The `cursor` query parameter: loads as a Position; anything not of the list's form is refused (422)."""
 
     def __init__(self, cursor_format: CursorFormat = BY_ID, **kwargs):
         self.cursor_format = cursor_format
-        kwargs.setdefault("metadata", {"description": "`next_cursor` of the previous page (opaque: pass it back "
-                                                      "as it came)."})
-        super().__init__(validate=validate.Regexp(cursor_format.pattern, error="Not a cursor of this list."),
-                         **kwargs)
+        metadata = {"description": "`next_cursor` of the previous page (opaque: pass it back as it came).",
+                    "pattern": cursor_format.pattern, **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs) -> Position:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        self._validate(text)  # the pattern first, so the message is the one the document promises
         try:
-            return self.cursor_format.decode(text)
+            return self.cursor_format.decode(super()._deserialize(value, attr, data, **kwargs))
         except ValueError:
             raise ValidationError("Not a cursor of this list.")
-
-    def _validate(self, value):
-        # Validators run on the loaded value; ours hold on the text, checked in _deserialize already.
-        if isinstance(value, str):
-            super()._validate(value)
 
 
 def limit_field() -> fields.Integer:
