@@ -25,6 +25,7 @@ from clinic_shared.errors import ApiError, validation_error
 from clinic_shared.audit import record_audit
 from clinic_shared.auth import Principal
 from clinic_shared.outbox import add_event
+from clinic_shared.paging import Position
 
 from .domain.availability import Slot, range_slots
 from .domain.booking_rules import check_session
@@ -264,12 +265,13 @@ class Scheduler:
             raise not_found()
         return row
 
-    def list_bookings(self, client_id: str | None, day: date | None = None):
+    def list_bookings(self, client_id: str | None, day: date | None, *, limit: int, after: Position | None):
+        """A page of bookings by (start, id) after `after`, with one more row when there is a next page."""
         start = end = None
         if day is not None:
             start, end = repository.local_day_bounds(day, self._rules.timezone)
         with self._sessions() as session:
-            return repository.list_bookings(session, client_id, start, end)
+            return repository.booking_page(session, client_id, start, end, limit=limit, after=after)
 
     def _confirmed_for_change(self, session: Session, booking_id: str, client_id: str | None,
                               expected_version: int | None):

@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, select, text
 from sqlalchemy.orm import Session
 
+from clinic_shared.paging import Position, keyset
+
 from ..domain.lifecycle import COMPLETED, CONFIRMED
 from ..domain.practitioners import Busy
 from .tables import bookings, closures, screenings
@@ -43,6 +45,19 @@ def list_bookings(session: Session, client_id: str | None, start: datetime | Non
     if course_id is not None:
         query = query.where(bookings.c.course_id == course_id)
     return session.execute(query).all()
+
+
+def booking_page(session: Session, client_id: str | None, start: datetime | None, end: datetime | None, *,
+                 limit: int, after: Position | None):
+    """GET /api/bookings: by (start, id) from after `after`, up to `limit` + 1 rows (clinic_shared.paging)."""
+    query = select(bookings)
+    if client_id is not None:
+        query = query.where(bookings.c.client_id == client_id)
+    if start is not None:
+        query = query.where(bookings.c.start_at >= start)
+    if end is not None:
+        query = query.where(bookings.c.start_at < end)
+    return session.execute(keyset(query, bookings.c.start_at, bookings.c.id, after, limit)).all()
 
 
 def busy_between(session: Session, start: datetime, end: datetime, exclude_id: str | None = None) -> list[Busy]:

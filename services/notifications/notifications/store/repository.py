@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
+from clinic_shared.paging import Position, keyset
 from clinic_shared.wakeups import notify
 
 from ..domain.kinds import CANCELLED, FAILED, SCHEDULED, SENDING
@@ -83,8 +84,10 @@ class Repository:
     def get(self, session: Session, notification_id: str):
         return session.execute(select(self.n).where(self.n.c.id == notification_id)).first()
 
-    def list(self, session: Session, booking_id: str | None = None, client_id: str | None = None,
-             statuses: tuple[str, ...] | None = None) -> list:
+    def page(self, session: Session, *, booking_id: str | None = None, client_id: str | None = None,
+             statuses: tuple[str, ...] | None = None, limit: int, after: Position | None = None) -> list:
+        """GET /api/notifications: by (send_at, id) from after `after`, up to `limit` + 1 rows, the extra one
+        saying that there is a next page (clinic_shared.paging)."""
         query = select(self.n)
         if booking_id is not None:
             query = query.where(self.n.c.booking_id == booking_id)
@@ -92,7 +95,7 @@ class Repository:
             query = query.where(self.n.c.client_id == client_id)
         if statuses is not None:
             query = query.where(self.n.c.status.in_(statuses))
-        return session.execute(query.order_by(self.n.c.send_at, self.n.c.created_at, self.n.c.id)).all()
+        return session.execute(keyset(query, self.n.c.send_at, self.n.c.id, after, limit)).all()
 
     # --- bookings projection ------------------------------------------------------------------
 
