@@ -27,6 +27,11 @@ log = logging.getLogger(__name__)
 
 PATIENCE_SECONDS = 10.0  # how long the outcome is asked for, a new connection's own patience included
 _commits = ContextVar("clinic_commits_attempted", default=0)
+WHAT_BECAME_OF_IT = {
+    "aborted": "the database rolled it back, nothing changed",
+    "empty": "the transaction had written nothing",
+    "unknown": "the database did not say whether it landed",
+}
 
 
 def commits_attempted() -> int:
@@ -60,14 +65,14 @@ def ask_about_lost_commits(engine: Engine, connect: Callable[[], object]) -> Non
         try:
             commit(dbapi_connection)
         except connection_lost as exc:
-            outcome = "nothing written" if xid is None else _outcome(connect, xid, connection_lost)
+            outcome = "empty" if xid is None else _outcome(connect, xid, connection_lost)
             if outcome == "committed":
                 log.warning("the connection was lost during COMMIT, which the database says landed: carrying on")
                 dbapi_connection.invalidate(exc)  # the pool must not hand this one out again
                 return
-            if outcome in ("aborted", "nothing written"):
+            if outcome != "unknown":
                 _uncount_commit()
-            log.warning("the connection was lost during COMMIT; the transaction was %s", outcome)
+            log.warning("the connection was lost during COMMIT: %s", WHAT_BECAME_OF_IT[outcome])
             raise
 
     dialect.do_commit = do_commit  # one engine's dialect: engines of SQLite, and other engines, are unaffected
