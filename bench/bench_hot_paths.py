@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -146,7 +147,7 @@ def main(argv=None) -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--profile", action="store_true", help="print a pyinstrument profile of the bookings")
-    args = parser.parse_args(argv)
+    args = parser.parse_args([] if argv is None else argv)  # bench/run.py calls main() with its own argv
     if args.backend in ("sqlite", "both"):
         folder = tempfile.mkdtemp()
         run("sqlite", f"sqlite:///{folder}/booking.db", f"sqlite:///{folder}/screening.db", args.requests,
@@ -161,4 +162,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
