@@ -211,3 +211,47 @@ def test_concurrent_requests_through_two_gateways_never_get_more_than_n(shared_l
 def test_an_unreachable_redis_counts_in_memory_instead_of_failing(limited):
     client = limited("2/minute", CLINIC_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
     assert [client.get("/api/treatments").status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_gunicorn_workers_sharing_redis_allow_n_in_all(echo, serve, redis_url, tmp_path):
+    """Three gunicorn worker processes (sync: each takes one request at a time, and the upstream is slow, so
+    concurrent requests spread over them) count in one Redis: N pass in all, not N per process."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    from clinic_shared.settings import SERVICES
+
+    urls = {name: serve(echo(name, delay=0.3)) for name in SERVICES}
+    port, prefix = free_port(), f"clinic-test-{uuid.uuid4().hex[:10]}"
+    environ = {**os.environ, "CLINIC_DATA_DIR": str(tmp_path), "CLINIC_RATE_LIMIT": "6/hour",
+               "CLINIC_REDIS_URL": redis_url, "CLINIC_TOPOLOGY_PREFIX": prefix,
+               **{f"CLINIC_{name.upper()}_URL": url for name, url in urls.items()}}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "3",
+         "-c", "python:clinic_shared.gunicorn_conf", "--name", "gateway", "gateway:create_app()"],
+        env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.1)
+        url = f"http://127.0.0.1:{port}/api/treatments"
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            statuses = list(pool.map(lambda _: requests.get(url, timeout=30).status_code, range(24)))
+        assert statuses.count(200) == 6 and statuses.count(429) == 18
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        store = redis.Redis.from_url(redis_url)
+        keys = list(store.scan_iter(match=f"*{prefix}*"))
+        if keys:
+            store.delete(*keys)
