@@ -174,13 +174,19 @@ def test_the_forwarded_address_reaches_the_limit_through_a_real_proxy_chain(limi
 
 @pytest.fixture
 def shared_limit(redis_url, limited):
-    """make(rate) -> a gateway app counting in the local Redis under this test's own key prefix."""
-    prefix = f"clinic-test-{uuid.uuid4().hex[:10]}"
-    yield lambda rate, prefix=prefix: limited(rate, CLINIC_REDIS_URL=redis_url, CLINIC_TOPOLOGY_PREFIX=prefix)
+    """make(rate) -> a gateway app counting in the local Redis under this test's own key prefix (or `prefix`)."""
+    prefixes = [f"clinic-test-{uuid.uuid4().hex[:10]}"]
+
+    def make(rate, prefix=prefixes[0]):
+        prefixes.append(prefix)
+        return limited(rate, CLINIC_REDIS_URL=redis_url, CLINIC_TOPOLOGY_PREFIX=prefix)
+
+    yield make
     store = redis.Redis.from_url(redis_url)
-    keys = list(store.scan_iter(match=f"*{prefix}*"))
-    if keys:
-        store.delete(*keys)
+    for prefix in set(prefixes):
+        keys = list(store.scan_iter(match=f"*{prefix}-gateway/*"))
+        if keys:
+            store.delete(*keys)
 
 
 def test_two_gateways_sharing_redis_share_one_limit(shared_limit):
@@ -252,6 +258,6 @@ def test_gunicorn_workers_sharing_redis_allow_n_in_all(echo, serve, redis_url, t
         process.terminate()
         process.wait(timeout=30)
         store = redis.Redis.from_url(redis_url)
-        keys = list(store.scan_iter(match=f"*{prefix}*"))
+        keys = list(store.scan_iter(match=f"*{prefix}-gateway/*"))
         if keys:
             store.delete(*keys)
