@@ -35,6 +35,7 @@ class Settings:
     client_token_ttl_seconds: int = 90 * 24 * 3600
     worker_heartbeat_timeout_seconds: float = 30.0
     message_retention_days: float = 7.0  # published outbox rows and inbox rows are deleted after this
+    sign_in_rate_limit: str = "10/hour"  # sign-in links asked for per client address (the gateway's)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -88,6 +89,7 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         service_urls=service_urls,
         worker_heartbeat_timeout_seconds=float(env.get("CLINIC_WORKER_HEARTBEAT_TIMEOUT") or 30),
         message_retention_days=_positive(env, "CLINIC_MESSAGE_RETENTION_DAYS", 7.0),
+        sign_in_rate_limit=env.get("CLINIC_SIGN_IN_RATE_LIMIT") or "10/hour",
     )
 
 

@@ -11,7 +11,7 @@ from clinic_shared.settings import Settings, load_settings
 from clinic_shared.web import create_service_app
 
 from . import api, pages, proxy
-from .limiting import install_rate_limit
+from .limiting import install_rate_limit, install_sign_in_limit
 from .rate_limit import parse_rate
 from .request_ids import DropInsaneRequestIds
 from .upstreams import DEFAULT_TIMEOUT, Upstreams
@@ -23,6 +23,7 @@ def create_app(settings: Settings | None = None, *,
     if overrides:
         settings = settings.with_overrides(**overrides)
     rate = parse_rate(settings.rate_limit)  # a bad setting stops the start, not a request
+    sign_in_rate = parse_rate(settings.sign_in_rate_limit, "CLINIC_SIGN_IN_RATE_LIMIT")
 
     # The shared app brings the error envelope, the 64 KiB limit (chunked bodies too), the NUL and
     # JSON-depth guards, request ids and GET /health
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None, *,
     app.extensions["gateway.api"] = smorest_api
     app.extensions["gateway.upstreams"] = Upstreams(settings.service_urls, timeout=upstream_timeout)
     install_rate_limit(app, rate)
+    install_sign_in_limit(app, sign_in_rate)
 
     smorest_api.register_blueprint(api.blp)
     app.register_blueprint(proxy.blp)
