@@ -23,3 +23,8 @@ class NotificationSchema(Schema):
 
 class NotificationListSchema(Schema):
     notifications = fields.List(fields.Nested(NotificationSchema), required=True)
+
+
+class CalendarQuerySchema(Schema):
+    booking_id = fields.String(required=True, validate=validate.Length(min=1, max=100),
+                               metadata={"description": "The booking whose calendar file is wanted."})
