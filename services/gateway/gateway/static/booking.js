@@ -161,9 +161,13 @@ if (typeof document !== "undefined") (() => {
 
   // The message appears just above `place` (the control the client just used), not at the top of a
   // long page where nobody scrolled to see it.
+  // The one message box, kept by reference: a list re-drawn around it must not lose it.
+  let messageBox = null;
+
   function showMessage(text, kind = "error", place = null) {
-    const box = $("message");
+    const box = messageBox || (messageBox = $("message"));
     if (place && box.nextElementSibling !== place) place.before(box);
+    else if (!box.isConnected) document.querySelector("main h1").after(box);
     box.textContent = text;
     box.className = kind === "error" ? "message" : "message info";
     box.hidden = !text;
