@@ -501,9 +501,11 @@ if (typeof document !== "undefined") (() => {
       element("p", { className: "policy", textContent: policyText(booking, state.policy, Date.now()) }),
     ]);
     const actions = element("div", { className: "row actions" });
-    const calendar = element("button", { type: "button", className: "secondary", textContent: "Add to calendar" });
-    calendar.addEventListener("click", () => downloadCalendar(booking, calendar));
-    actions.append(calendar);
+    if (booking.status === "confirmed") {
+      const calendar = element("button", { type: "button", className: "secondary", textContent: "Add to calendar" });
+      calendar.addEventListener("click", () => downloadCalendar(booking, calendar));
+      actions.append(calendar);
+    }
     if (state_.canChange) {
       const move = element("button", { type: "button", textContent: "Change the time" });
       const cancel = element("button", { type: "button", className: "danger", textContent: "Cancel this appointment" });
