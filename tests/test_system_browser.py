@@ -392,6 +392,18 @@ def test_a_client_signs_in_from_the_emailed_link_and_reschedules(system, open_pa
     assert datetime.fromisoformat(moved["start"]) == datetime.fromisoformat(new_start)
     assert moved["start"][:10] == new_day.isoformat() and moved["status"] == "confirmed" and moved["version"] == 2
 
+    # Book again with the same screening, without answering again; the contact is filled in for a new screening.
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Katherine Johnson")
+    expect(page.get_by_label("E-mail")).to_have_value(address)
+    page.get_by_role("button", name="Book another appointment").click()
+    expect(page.locator("#booking-title")).to_have_text("Choose a time for your treatment (Neck)")
+    choose_first_time(page, bookable_day(weeks_ahead=13))
+    page.get_by_role("button", name="Book this time").click()
+    reference = confirmed_reference(page)
+    expect(page.locator("#appointments-list")).to_contain_text(reference)
+    again = booking_with_reference(system, reference)
+    assert again["client_id"] == booking["client_id"] and again["screening_id"] == booking["screening_id"]
+
     # The session stays for the tab: a reload shows the appointments again, without a new link.
     page.reload()
     expect(page.locator("#appointments-title")).to_be_focused()

@@ -324,7 +324,7 @@ if (typeof document !== "undefined") (() => {
         });
       state.idempotencyKey = null;
       showConfirmation(booking);
-      if (!$("appointments").hidden) showAppointments();
+      if (!$("appointments").hidden) showAppointments({ focus: false });  // the new booking joins the list
     } catch (problem) {
       showProblem(problem, $("book-button"));
       if (problem.code === "slot_unavailable") {
@@ -422,7 +422,7 @@ if (typeof document !== "undefined") (() => {
     }
   }
 
-  async function showAppointments() {
+  async function showAppointments({ focus = true } = {}) {
     const { bookings } = await api("/api/bookings", { token: state.token });
     const now = Date.now();
     const { upcoming, past, courseLabel } = groupAppointments(bookings, now);
@@ -442,7 +442,7 @@ if (typeof document !== "undefined") (() => {
     $("sign-in").hidden = true;
     $("manage").hidden = true;
     $("appointments").hidden = false;
-    $("appointments-title").focus();
+    if (focus) $("appointments-title").focus();
   }
 
   // WAITLIST (issue #9, the waitlist part, another branch): a signed-in client's waitlist entries
