@@ -120,6 +120,7 @@ def system_env(data_dir: Path, extra: dict | None = None) -> dict:
         "CLINIC_ADMIN_EMAIL": "admin@clinic.test",
         "CLINIC_ADMIN_PASSWORD": "admin-" + os.urandom(8).hex(),
         "CLINIC_RATE_LIMIT": "off",
+        "CLINIC_SIGN_IN_RATE_LIMIT": "off",  # every test client comes from 127.0.0.1
         "CLINIC_WORKER_HEARTBEAT_TIMEOUT": "6",  # a dead worker shows in /api/health within seconds
         "PYTHONUNBUFFERED": "1",
     })

@@ -119,6 +119,18 @@ class BookingCompletedV1(BookingSnapshotV1):
     completed_at = fields.String(required=True)
 
 
+class SignInRequestedV1(_Lenient):
+    """A known client asked to sign in (API.md "Clients who come back"): the notifications service sends
+    the `sign_in_link` e-mail. The code is the secret of the link; it works once, until `expires_at`, and the
+    screening service keeps only its hash. An unknown e-mail publishes nothing."""
+
+    request_id = fields.String(required=True)  # one per request: the message is sent once per request
+    client_id = fields.String(required=True)
+    client = fields.Nested(ClientContactSchema, required=True)
+    code = fields.String(required=True)
+    expires_at = fields.String(required=True)  # ISO 8601 with offset
+
+
 AUDIT_ACTIONS = (  # API.md "Audit"
     "staff.signed_in", "staff.sign_in_failed", "staff.member_created", "staff.member_changed",
     "screening.answers_read", "screening.cleared", "booking.cancelled", "booking.rescheduled",
@@ -159,6 +171,7 @@ EVENT_SCHEMAS: dict[tuple[str, int], type[Schema]] = {
     ("booking.rescheduled", 1): BookingRescheduledV1,
     ("booking.completed", 1): BookingCompletedV1,
     ("audit.recorded", 1): AuditRecordedV1,
+    ("client.sign_in_requested", 1): SignInRequestedV1,
 }
 
 

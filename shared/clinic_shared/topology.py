@@ -33,6 +33,7 @@ CONSUMES: dict[str, tuple[str, ...]] = {
         "booking.cancelled",
         "booking.rescheduled",
         "booking.completed",
+        "client.sign_in_requested",
     ),
     "staff": ("audit.recorded",),  # the audit trail: what every service's staff did
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 OWNERS = {
     "screening": "screening",       # /api/screening/questionnaire
     "screenings": "screening",
+    "auth": "screening",            # /api/auth/link, /api/auth/token: sign-in by e-mail, where clients are
     "treatments": "booking",
     "practitioners": "booking",
     "availability": "booking",

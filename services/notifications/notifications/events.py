@@ -13,15 +13,17 @@ from typing import Callable
 
 from sqlalchemy.orm import Session
 
+from clinic_shared.auth import TokenAuthority
 from clinic_shared.datetimes import parse_aware
 
 from .delivery import sender_domain
 from .domain import schedule
 from .domain.calendar import CalendarEvent, build_ics
 from .domain.kinds import (AFTERCARE, APPOINTMENT_REMINDER, CANCELLATION, CONSULTATION_CONFIRMATION,
-                           PRE_TREATMENT, SCREENING_RESULT)
+                           PRE_TREATMENT, SCREENING_RESULT, SIGN_IN_LINK)
 from .domain.ordering import CANCELLED, COMPLETED, CONFIRMED, Known, calendar_sequence, is_news
-from .domain.rendering import AppointmentFacts, Sender, render_appointment, render_screening_result
+from .domain.rendering import (AppointmentFacts, Sender, manage_url, render_appointment, render_screening_result,
+                               render_sign_in_link)
 from .settings import NotificationSettings
 from .store.repository import Repository
 
@@ -72,6 +74,8 @@ class EventHandlers:
         self.repo = repository
         self.clock = clock
         self.sender = Sender(settings.clinic_name, settings.reply_to)
+        # Signs the booking tokens of the manage links (the same secret every service checks them with).
+        self.tokens = TokenAuthority(settings.secret_key, settings.staff_token, settings.client_token_ttl_seconds)
 
     def as_dict(self) -> dict:
         return {
@@ -81,6 +85,7 @@ class EventHandlers:
             "booking.completed": self.booking_completed,
             "screening.completed": self.screening_result,
             "screening.cleared": self.screening_result,
+            "client.sign_in_requested": self.sign_in_requested,
         }
 
     # --- booking events -----------------------------------------------------------------------
@@ -166,6 +171,21 @@ class EventHandlers:
                            client_id=data["client_id"], to_address=data["client"]["email"],
                            to_name=data["client"]["name"], rendered=rendered, now=now)
 
+    # --- sign-in ------------------------------------------------------------------------------
+
+    def sign_in_requested(self, session: Session, data: dict, envelope: dict) -> None:
+        """A client asked for a sign-in link: it goes out at once, once per request (however often the
+        event arrives). A link already expired when the event arrives is not sent: it would not work."""
+        now = self.clock()
+        expires_at = parse_aware(data["expires_at"])
+        if expires_at <= now:
+            return
+        rendered = render_sign_in_link(data["client"]["name"], f"{self.settings.public_url}/#code={data['code']}",
+                                       expires_at, self.settings.tz, self.sender)
+        self.repo.schedule(session, source=f"sign_in:{data['request_id']}", kind=SIGN_IN_LINK, occasion="requested",
+                           send_at=now, client_id=data["client_id"], to_address=data["client"]["email"],
+                           to_name=data["client"]["name"], rendered=rendered, now=now)
+
     # --- helpers ------------------------------------------------------------------------------
 
     def _known(self, session: Session, booking: Booking):
@@ -191,8 +211,14 @@ class EventHandlers:
             start=booking.start, end=booking.end, practitioner=booking.data["practitioner"]["name"],
             client_name=booking.client["name"])
 
+    def _manage_link(self, booking: Booking) -> str:
+        """The booking page on this booking, with a token for it alone that lasts until the booking ends."""
+        token = self.tokens.issue_booking_token(booking.data["client_id"], booking.id, until=booking.end)
+        return manage_url(self.settings.public_url, token)
+
     def _render(self, kind: str, booking: Booking, cancel_reason: str | None = None):
-        return render_appointment(kind, self._facts(booking), self.settings.tz, self.sender, cancel_reason)
+        return render_appointment(kind, self._facts(booking), self.settings.tz, self.sender,
+                                  self._manage_link(booking), cancel_reason)
 
     def _calendar(self, booking: Booking, sequence: int, now: datetime, cancel: bool) -> str:
         facts = self._facts(booking)
@@ -205,7 +231,7 @@ class EventHandlers:
             location=self.settings.clinic_name,
             organizer_name=self.settings.clinic_name, organizer_email=self.settings.from_address,
             attendee_name=facts.client_name, attendee_email=booking.client["email"],
-            uid_domain=sender_domain(self.settings),
+            uid_domain=sender_domain(self.settings), timezone=self.settings.tz,
         ), stamp=now, cancel=cancel)
 
     def _schedule(self, session: Session, booking: Booking, kind: str, occasion: str, send_at: datetime,

@@ -14,6 +14,7 @@ def create_app(settings=None, **overrides):
     from .api.questionnaire import questionnaire_blueprint
     from .api.schemas import documented_settings
     from .api.screenings import screenings_blueprint
+    from .api.sign_in import sign_in_blueprint
     from .context import EXTENSION_KEY, ScreeningContext
     from .domain.ruleset import load_ruleset
     from .settings import SERVICE, load_screening_settings
@@ -38,4 +39,5 @@ def create_app(settings=None, **overrides):
     document_settings(api, documented_settings(settings.areas, ruleset))
     api.register_blueprint(questionnaire_blueprint())
     api.register_blueprint(screenings_blueprint())
+    api.register_blueprint(sign_in_blueprint())
     return app

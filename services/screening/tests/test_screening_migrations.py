@@ -17,7 +17,7 @@ def test_migrations_match_the_tables(database_url):
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(connection)
-            assert context.get_current_revision() == "0002"
+            assert context.get_current_revision() == "0003"
             assert compare_metadata(context, metadata) == []
     finally:
         engine.dispose()

@@ -4,12 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from clinic_shared.attempts import normalise_email
 from clinic_shared.paging import Position, keyset
 
-from .tables import screenings
+from .tables import screenings, sign_in_codes
 
 
 @dataclass(frozen=True)
@@ -68,3 +69,47 @@ def record_clearance(session: Session, screening_id: str, *, expected_outcome: s
         .values(outcome=new_outcome, clearance_decision=decision, clearance_note=note,
                 cleared_by=decided_by, cleared_at=decided_at))
     return result.rowcount == 1
+
+
+# ----- sign-in links --------------------------------------------------------------------------------
+
+def newest_screening_by_email(session: Session, email: str) -> ScreeningRecord | None:
+    """The newest screening given with this e-mail (any case): its client is who signs in with it."""
+    row = session.execute(
+        select(screenings).where(func.lower(screenings.c.client_email) == normalise_email(email))
+        .order_by(screenings.c.created_at.desc(), screenings.c.id.desc()).limit(1)).mappings().first()
+    return ScreeningRecord(**row) if row else None
+
+
+def newest_screening_of_client(session: Session, client_id: str) -> ScreeningRecord | None:
+    row = session.execute(
+        select(screenings).where(screenings.c.client_id == client_id)
+        .order_by(screenings.c.created_at.desc(), screenings.c.id.desc()).limit(1)).mappings().first()
+    return ScreeningRecord(**row) if row else None
+
+
+def sign_in_requests_since(session: Session, email_key: str, since: datetime) -> list[datetime]:
+    return list(session.execute(select(sign_in_codes.c.created_at).where(
+        sign_in_codes.c.email_key == email_key, sign_in_codes.c.created_at > since)).scalars())
+
+
+def insert_sign_in_code(session: Session, *, code_hash: str, email_key: str, client_id: str | None,
+                        created_at: datetime, expires_at: datetime) -> None:
+    session.execute(sign_in_codes.insert().values(code_hash=code_hash, email_key=email_key, client_id=client_id,
+                                                  created_at=created_at, expires_at=expires_at))
+
+
+def sign_in_code(session: Session, code_hash: str, lock: bool = False):
+    query = select(sign_in_codes).where(sign_in_codes.c.code_hash == code_hash)
+    return session.execute(query.with_for_update() if lock else query).first()
+
+
+def mark_sign_in_code_used(session: Session, code_hash: str, now: datetime) -> bool:
+    """Use the code once: of two exchanges at once, exactly one changes the row (on either database)."""
+    return session.execute(update(sign_in_codes).where(
+        sign_in_codes.c.code_hash == code_hash, sign_in_codes.c.used_at.is_(None),
+    ).values(used_at=now)).rowcount == 1
+
+
+def delete_sign_in_codes_expired_before(session: Session, before: datetime) -> None:
+    session.execute(delete(sign_in_codes).where(sign_in_codes.c.expires_at < before))

@@ -1,7 +1,7 @@
 """Tables of the screening database, on one MetaData (the migrations create them, never the app)."""
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Index, MetaData, String, Table, Text
+from sqlalchemy import JSON, Column, Index, MetaData, String, Table, Text, func
 
 from clinic_shared.db import UTCDateTime
 from clinic_shared.heartbeat import heartbeat_table
@@ -31,6 +31,21 @@ screenings = Table(
     Column("cleared_at", UTCDateTime(), nullable=True),
 )
 Index("ix_screenings_outcome_created_at", screenings.c.outcome, screenings.c.created_at)
+Index("ix_screenings_email_lower_created_at", func.lower(screenings.c.client_email), screenings.c.created_at)
+
+# One row per sign-in link asked for, known e-mail or not (the same work either way, and the per-e-mail
+# limit counts them). Only the code's hash is kept: the table alone opens no one's account.
+sign_in_codes = Table(
+    "sign_in_codes", metadata,
+    Column("code_hash", String(64), primary_key=True),  # sha256 of the code, hex
+    Column("email_key", String(64), nullable=False),  # sha256 of the normalised e-mail: no address kept here
+    Column("client_id", String(36), nullable=True),  # None: nobody has that e-mail; the code never works
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("used_at", UTCDateTime(), nullable=True),
+)
+Index("ix_sign_in_codes_email_key_created_at", sign_in_codes.c.email_key, sign_in_codes.c.created_at)
+Index("ix_sign_in_codes_expires_at", sign_in_codes.c.expires_at)
 
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
