@@ -5,6 +5,7 @@
 | CLINIC_SCREENING_VALIDITY_DAYS | days a screening stays valid for booking | 90 |
 | CLINIC_SCREENING_RULES_FILE | the rule set (questions + rules) as JSON | screening/domain/rules.json |
 | CLINIC_AREAS | the treatment areas (JSON, shared by every service: clinic_shared.catalog) | CLINIC.md's five |
+| CLINIC_RETENTION_DAYS | days after a client's last screening, booking or message that they are erased | 2920 |
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ class ScreeningSettings(OnSharedSettings):
     validity_days: int = 90
     rules_file: Path = DEFAULT_RULES_FILE
     areas: tuple[str, ...] = field(default=DEFAULT_AREAS)
+    retention_days: float = 2920.0  # eight years (CLINIC.md, Retention)
 
 
 def load_screening_settings(environ: Mapping[str, str] | None = None) -> ScreeningSettings:
@@ -37,4 +39,12 @@ def load_screening_settings(environ: Mapping[str, str] | None = None) -> Screeni
         validity_days=int(env.get("CLINIC_SCREENING_VALIDITY_DAYS") or 90),
         rules_file=Path(env.get("CLINIC_SCREENING_RULES_FILE") or DEFAULT_RULES_FILE),
         areas=tuple(area.id for area in load_areas(env)),
+        retention_days=_positive_days(env.get("CLINIC_RETENTION_DAYS"), 2920.0),
     )
+
+
+def _positive_days(value: str | None, default: float) -> float:
+    days = float(value) if value else default
+    if days <= 0:
+        raise ValueError("CLINIC_RETENTION_DAYS must be more than 0")
+    return days
