@@ -1,4 +1,5 @@
-"""Handlers of the screening events: keep the local projection of screenings (never the answers).
+"""Handlers of the screening events: keep the local projection of screenings (never the answers); and of
+`client.erasure_requested`: erase the client here (client_data.py). A screening event of an erased client is dropped.
 
 Both versions of the events are handled alike: version 2 carries the outcome only, and the reasons a
 version 1 event still in flight carried are dropped when it is parsed (clinic_shared.events)."""
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 from clinic_shared.datetimes import parse_aware
 from clinic_shared.db import utcnow
 
+from .client_data import client_erased, erase_client
 from .store.tables import screenings
 
 
@@ -42,14 +44,21 @@ def _upsert(session: Session, screening_id: str, values: dict, cleared: bool) ->
 
 
 def on_screening_completed(session: Session, data: dict, envelope: dict) -> None:
-    _upsert(session, data["screening_id"], _row(data), cleared=False)
+    if not client_erased(session, data["client_id"]):  # late news of an erased client brings nothing back
+        _upsert(session, data["screening_id"], _row(data), cleared=False)
 
 
 def on_screening_cleared(session: Session, data: dict, envelope: dict) -> None:
-    _upsert(session, data["screening_id"], _row(data), cleared=True)
+    if not client_erased(session, data["client_id"]):
+        _upsert(session, data["screening_id"], _row(data), cleared=True)
+
+
+def on_erasure_requested(session: Session, data: dict, envelope: dict) -> None:
+    erase_client(session, data["client_id"], now=utcnow(), correlation_id=envelope.get("correlation_id"))
 
 
 HANDLERS = {
     "screening.completed": on_screening_completed,
     "screening.cleared": on_screening_cleared,
+    "client.erasure_requested": on_erasure_requested,
 }

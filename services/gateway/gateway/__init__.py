@@ -10,7 +10,7 @@ from flask import Flask
 from clinic_shared.settings import Settings, load_settings
 from clinic_shared.web import create_service_app
 
-from . import api, pages, proxy
+from . import api, client_export, pages, proxy
 from .limiting import install_rate_limit
 from .rate_limit import parse_rate
 from .request_ids import DropInsaneRequestIds
@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None, *,
     install_rate_limit(app, rate)
 
     smorest_api.register_blueprint(api.blp)
+    smorest_api.register_blueprint(client_export.blp)
     app.register_blueprint(proxy.blp)
     app.register_blueprint(pages.blp)
     pages.install_page_headers(app)

@@ -14,6 +14,7 @@ OWNERS = {
     "notifications": "notifications",
     "staff": "staff",               # /api/staff/sessions, /api/staff/me, /api/staff/members
     "audit": "staff",
+    "clients": "screening",         # /api/clients/{id}/erasure (the export is the gateway's own: client_export.py)
 }
 
 

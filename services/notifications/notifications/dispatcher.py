@@ -98,6 +98,8 @@ class Dispatcher:
 
         A booking cancelled since the message was planned gets nothing but its cancellation: this catches a
         message taken again after a dead dispatcher's lease ran out, once the cancellation had come in."""
+        if not row.to_address:
+            return "the client was erased"
         if not row.booking_id:
             return None
         with self._sessions() as session:
