@@ -5,6 +5,9 @@ Both versions of the events are handled alike: version 2 carries the outcome onl
 version 1 event still in flight carried are dropped when it is parsed (clinic_shared.events)."""
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Callable
+
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -53,12 +56,16 @@ def on_screening_cleared(session: Session, data: dict, envelope: dict) -> None:
         _upsert(session, data["screening_id"], _row(data), cleared=True)
 
 
-def on_erasure_requested(session: Session, data: dict, envelope: dict) -> None:
-    erase_client(session, data["client_id"], now=utcnow(), correlation_id=envelope.get("correlation_id"))
+def erasure_handler(clock: Callable[[], datetime]):
+    def on_erasure_requested(session: Session, data: dict, envelope: dict) -> None:
+        erase_client(session, data["client_id"], now=clock(), correlation_id=envelope.get("correlation_id"))
+    return on_erasure_requested
 
 
-HANDLERS = {
-    "screening.completed": on_screening_completed,
-    "screening.cleared": on_screening_cleared,
-    "client.erasure_requested": on_erasure_requested,
-}
+def handlers(clock: Callable[[], datetime] = utcnow) -> dict:
+    """Every consumed event's handler; `clock` says what "now" is (which bookings an erasure finds ahead)."""
+    return {
+        "screening.completed": on_screening_completed,
+        "screening.cleared": on_screening_cleared,
+        "client.erasure_requested": erasure_handler(clock),
+    }
