@@ -102,3 +102,12 @@ def test_the_erasure_path_goes_to_the_screening_service_and_both_are_documented(
     assert response.json["service"] == "screening" and response.json["path"] == "/api/clients/c1/erasure"
     spec = client.get("/api/openapi.json").json
     assert "get" in spec["paths"]["/api/clients/{client_id}/export"]
+
+
+def test_another_method_on_the_export_is_405_and_no_service_hears_of_it(gateway):
+    client, apps = gateway()
+    for method in ("POST", "PUT", "PATCH", "DELETE"):
+        response = client.open("/api/clients/c1/export", method=method)
+        assert response.status_code == 405, method
+        assert sorted(response.headers["Allow"].split(", ")) == ["GET", "HEAD", "OPTIONS"]
+    assert all(app.received == [] for name, app in apps.items() if name in PARTS)
