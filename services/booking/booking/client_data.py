@@ -54,5 +54,8 @@ def erase_client(session: Session, client_id: str, *, now: datetime, correlation
 
 
 def client_erased(session: Session, client_id: str) -> bool:
-    """Whether events about this client are to be dropped (late news of someone erased)."""
+    """Whether events about this client are to be dropped (late news of someone erased). Taken under the
+    client's erasure lock, so an erasure running now either comes after this event's write, and removes it,
+    or before, and this says so."""
+    guard_client(session, client_id)
     return is_erased(session, erased_clients, client_id)

@@ -44,4 +44,7 @@ def erase_client(session: Session, tables: Tables, client_id: str, *, now: datet
 
 
 def client_erased(session: Session, tables: Tables, client_id: str) -> bool:
+    """Under the client's erasure lock: an erasure running now comes after this event's messages (and
+    cancels them) or before (and this says so)."""
+    guard_client(session, client_id)
     return is_erased(session, tables.erased_clients, client_id)
