@@ -64,7 +64,7 @@ class Principal:
 
 class TokenAuthority:
     def __init__(self, secret_key: str, staff_token: str, client_token_ttl_seconds: int,
-                 staff_sessions: StaffSessions | None = None):
+                 staff_sessions: StaffSessions | None = None, revoked: Callable[[str], bool] | None = None):
         self._serializer = URLSafeTimedSerializer(secret_key, salt=_SALT)
         # Untimed: its end is in the payload, so one booking and end always give the same token (a message
         # rendered twice reads the same).
@@ -72,13 +72,16 @@ class TokenAuthority:
         self._staff_token = staff_token
         self._ttl = client_token_ttl_seconds
         self._staff_sessions = staff_sessions
+        self._revoked = revoked  # client id -> erased? (clinic_shared.erasure.ErasedClients)
 
     @classmethod
-    def from_settings(cls, settings) -> "TokenAuthority":
-        """The authority of a service: its secrets, and the staff service to check session tokens with."""
+    def from_settings(cls, settings, revoked: Callable[[str], bool] | None = None) -> "TokenAuthority":
+        """The authority of a service: its secrets, the staff service to check session tokens with, and
+        (`revoked`) the service's own list of erased clients, whose tokens no longer work."""
         sessions = StaffSessions(settings.service_urls["staff"], settings.staff_token) \
             if settings.service_urls.get("staff") else None
-        return cls(settings.secret_key, settings.staff_token, settings.client_token_ttl_seconds, sessions)
+        return cls(settings.secret_key, settings.staff_token, settings.client_token_ttl_seconds, sessions,
+                   revoked=revoked)
 
     def issue_client_token(self, client_id: str) -> str:
         return self._serializer.dumps({"client_id": client_id})
@@ -100,6 +103,8 @@ class TokenAuthority:
             return None
         if time.time() > until:
             return None  # the booking has ended: so has its link
+        if self._revoked is not None and self._revoked(client_id):
+            return None  # an erased client's manage links end with them
         return Principal("client", client_id, booking_id=booking_id)
 
     def principal_for(self, token: str) -> Principal | None:
@@ -116,7 +121,11 @@ class TokenAuthority:
         except BadSignature:
             return self._booking_principal(token)
         client_id = data.get("client_id") if isinstance(data, dict) else None
-        return Principal("client", client_id) if isinstance(client_id, str) else None
+        if not isinstance(client_id, str):
+            return None
+        if self._revoked is not None and self._revoked(client_id):
+            return None  # an erased client: the signature is good, the person is gone
+        return Principal("client", client_id)
 
     def optional_principal(self, request: Request, booking_scope: bool = False) -> Principal | None:
         """None without a token; 401 for a bad one (a wrong token is never treated as none); 403 for a
@@ -147,6 +156,16 @@ class TokenAuthority:
         if permission is not None and not principal.may(permission):
             raise ApiError(403, "forbidden", f"The {principal.staff_role} role may not do this.",
                            {"role": principal.staff_role, "permission": permission})
+        return principal
+
+    def require_own_or_staff(self, request: Request, client_id: str, permission: str) -> Principal:
+        """The client themselves, or staff with `permission` (API.md "A client's data": admin, or the client
+        for their own). Another client's id answers 404, exactly as one nobody has."""
+        principal = self.require_principal(request)
+        if principal.is_staff:
+            return self.require_staff(request, permission)
+        if principal.client_id != client_id:
+            raise ApiError(404, "not_found", "No such client.")
         return principal
 
     def require_client(self, request: Request, booking_scope: bool = False) -> Principal:

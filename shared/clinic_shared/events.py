@@ -160,6 +160,26 @@ class AuditRecordedV1(_Lenient):
     at = fields.String(required=True)  # ISO 8601 with offset
 
 
+ERASURE_REASONS = ("request", "retention")  # an admin asked (API.md), or the retention job (CLINIC.md)
+ERASING_SERVICES = ("screening", "booking", "notifications")  # each reports its part of an erasure
+
+
+class ClientErasureRequestedV1(_Lenient):
+    """Erase everything of this client (clinic_shared.erasure). The id only: nothing left to identify them."""
+
+    client_id = fields.String(required=True)
+    reason = fields.String(required=True, validate=validate.OneOf(ERASURE_REASONS))
+    requested_at = fields.String(required=True)  # ISO 8601 with offset
+
+
+class ClientErasedV1(_Lenient):
+    """A service's report: its part of the client's erasure is done."""
+
+    client_id = fields.String(required=True)
+    service = fields.String(required=True, validate=validate.OneOf(ERASING_SERVICES))
+    erased_at = fields.String(required=True)
+
+
 # (type, version) -> schema of `data`. Add a new version here; never change an old one.
 EVENT_SCHEMAS: dict[tuple[str, int], type[Schema]] = {
     ("screening.completed", 1): ScreeningCompletedV1,
@@ -172,6 +192,8 @@ EVENT_SCHEMAS: dict[tuple[str, int], type[Schema]] = {
     ("booking.completed", 1): BookingCompletedV1,
     ("audit.recorded", 1): AuditRecordedV1,
     ("client.sign_in_requested", 1): SignInRequestedV1,
+    ("client.erasure_requested", 1): ClientErasureRequestedV1,
+    ("client.erased", 1): ClientErasedV1,
 }
 
 

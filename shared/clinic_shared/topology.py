@@ -23,9 +23,14 @@ from dataclasses import dataclass
 
 from kombu import Connection, Exchange, Queue, binding
 
-# Which event types each service consumes. The screening service consumes nothing yet.
+BOOKING_EVENTS = ("booking.confirmed", "booking.cancelled", "booking.rescheduled", "booking.completed")
+
+# Which event types each service consumes.
 CONSUMES: dict[str, tuple[str, ...]] = {
-    "booking": ("screening.completed", "screening.cleared"),
+    # The erasure record's owner hears each service's report; booking events tell it a client is active
+    # (the retention job's measure).
+    "screening": ("client.erased", *BOOKING_EVENTS),
+    "booking": ("screening.completed", "screening.cleared", "client.erasure_requested"),
     "notifications": (
         "screening.completed",
         "screening.cleared",
@@ -34,6 +39,7 @@ CONSUMES: dict[str, tuple[str, ...]] = {
         "booking.rescheduled",
         "booking.completed",
         "client.sign_in_requested",
+        "client.erasure_requested",
     ),
     "staff": ("audit.recorded",),  # the audit trail: what every service's staff did
 }

@@ -26,7 +26,10 @@ def create_app(settings=None, clock: Callable[[], datetime] | None = None, **ove
     from .api.schemas import documented_settings
     from .operations import Scheduler
     from .settings import load_booking_settings, with_overrides
-    from .store.tables import heartbeat
+    from clinic_shared.erasure import ErasedClients
+
+    from .api.client_data import internal_export_blueprint
+    from .store.tables import erased_clients, heartbeat
 
     settings = load_booking_settings() if settings is None else settings
     settings = with_overrides(settings, **overrides)
@@ -43,8 +46,9 @@ def create_app(settings=None, clock: Callable[[], datetime] | None = None, **ove
     # Who acts is read per request, like the request id: staff actions are audited (clinic_shared.audit).
     scheduler = Scheduler(settings, session_factory, clock or utcnow, correlation_id=request_id,
                           actor=lambda: g.get("principal"))
-    tokens = TokenAuthority.from_settings(base)
+    tokens = TokenAuthority.from_settings(base, revoked=ErasedClients(session_factory, erased_clients))
     app.extensions[EXTENSION] = BookingContext(settings, scheduler, tokens, engine)
     document_settings(api, documented_settings(settings.rules))
     register_blueprints(api)
+    app.register_blueprint(internal_export_blueprint())  # not public: left out of the OpenAPI document
     return app

@@ -1,8 +1,12 @@
-"""Handlers of the screening events: keep the local projection of screenings (never the answers).
+"""Handlers of the screening events: keep the local projection of screenings (never the answers); and of
+`client.erasure_requested`: erase the client here (client_data.py). A screening event of an erased client is dropped.
 
 Both versions of the events are handled alike: version 2 carries the outcome only, and the reasons a
 version 1 event still in flight carried are dropped when it is parsed (clinic_shared.events)."""
 from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -10,6 +14,7 @@ from sqlalchemy.orm import Session
 from clinic_shared.datetimes import parse_aware
 from clinic_shared.db import utcnow
 
+from .client_data import client_erased, erase_client
 from .store.tables import screenings
 
 
@@ -42,14 +47,25 @@ def _upsert(session: Session, screening_id: str, values: dict, cleared: bool) ->
 
 
 def on_screening_completed(session: Session, data: dict, envelope: dict) -> None:
-    _upsert(session, data["screening_id"], _row(data), cleared=False)
+    if not client_erased(session, data["client_id"]):  # late news of an erased client brings nothing back
+        _upsert(session, data["screening_id"], _row(data), cleared=False)
 
 
 def on_screening_cleared(session: Session, data: dict, envelope: dict) -> None:
-    _upsert(session, data["screening_id"], _row(data), cleared=True)
+    if not client_erased(session, data["client_id"]):
+        _upsert(session, data["screening_id"], _row(data), cleared=True)
 
 
-HANDLERS = {
-    "screening.completed": on_screening_completed,
-    "screening.cleared": on_screening_cleared,
-}
+def erasure_handler(clock: Callable[[], datetime]):
+    def on_erasure_requested(session: Session, data: dict, envelope: dict) -> None:
+        erase_client(session, data["client_id"], now=clock(), correlation_id=envelope.get("correlation_id"))
+    return on_erasure_requested
+
+
+def handlers(clock: Callable[[], datetime] = utcnow) -> dict:
+    """Every consumed event's handler; `clock` says what "now" is (which bookings an erasure finds ahead)."""
+    return {
+        "screening.completed": on_screening_completed,
+        "screening.cleared": on_screening_cleared,
+        "client.erasure_requested": erasure_handler(clock),
+    }

@@ -27,6 +27,7 @@ from clinic_shared.auth import Principal
 from clinic_shared.outbox import add_event
 from clinic_shared.paging import Position
 
+from . import client_data
 from .domain.availability import Slot, range_slots
 from .domain.booking_rules import check_session
 from .domain.change_notice import Contact, change_deadline, check_change_allowed
@@ -122,8 +123,9 @@ class Scheduler:
         """Add the event of `row`'s change to the outbox; `screening` (the row's, if the caller has it) names the client."""
         if screening is None:
             screening = repository.screening(session, row.screening_id)
-        add_event(session, outbox, event_type, {**self._snapshot(row, screening), **extra},
-                  producer=PRODUCER, correlation_id=self._correlation_id())
+        if screening is not None:  # None: a past booking of an erased client, whom no one may hear about again
+            add_event(session, outbox, event_type, {**self._snapshot(row, screening), **extra},
+                      producer=PRODUCER, correlation_id=self._correlation_id())
         if event_type in AUDITED_BOOKING_EVENTS:
             self._audit(session, event_type, "booking", row.id)
 
@@ -392,6 +394,11 @@ class Scheduler:
             return self._course(session, course_id)
 
         return self._with_screening(screening_id, work)
+
+    def client_export(self, client_id: str) -> tuple[list, list, list[dict]]:
+        """(bookings, courses, waitlist entries) of a client, for their export."""
+        with self._sessions() as session:
+            return client_data.export_client(session, client_id)
 
     def _course(self, session: Session, course_id: str):
         course = session.execute(select(courses).where(courses.c.id == course_id)).first()

@@ -1,18 +1,18 @@
 """`python -m booking.worker`: consume the screening events into the projection, relay the outbox."""
 from __future__ import annotations
 
-from clinic_shared.db import make_engine, make_session_factory
+from clinic_shared.db import make_engine, make_session_factory, utcnow
 from clinic_shared.inbox import InboxProcessor
 from clinic_shared.logs import configure_logging
 from clinic_shared.worker import WorkerParts, run_worker
 
-from .events import HANDLERS
+from .events import handlers
 from .settings import BookingSettings, load_booking_settings
 from .store.tables import heartbeat, inbox, outbox
 
 
-def make_processor(session_factory) -> InboxProcessor:
-    return InboxProcessor(session_factory, inbox, HANDLERS)
+def make_processor(session_factory, clock=utcnow) -> InboxProcessor:
+    return InboxProcessor(session_factory, inbox, handlers(clock))
 
 
 def worker_parts(settings: BookingSettings) -> WorkerParts:

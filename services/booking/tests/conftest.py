@@ -44,7 +44,7 @@ class Clinic:
         self.tokens = TokenAuthority(SECRET_KEY, STAFF_TOKEN, 3600)
         self.engine = make_engine(database_url)
         self.sessions = make_session_factory(self.engine)
-        self.processor = make_processor(self.sessions)
+        self.processor = make_processor(self.sessions, self.clock)
 
     def close(self):
         self.engine.dispose()

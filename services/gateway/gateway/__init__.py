@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from clinic_shared.settings import Settings
 from clinic_shared.web import create_service_app
 
-from . import api, pages, proxy
+from . import api, client_export, pages, proxy
 from .limiting import install_rate_limit
 from .rate_limit import parse_rate
 from .request_ids import DropInsaneRequestIds
@@ -48,6 +48,7 @@ def create_app(settings: GatewaySettings | Settings | None = None, *,
     install_rate_limit(app, rate, sign_in_rate, settings.redis_url, key_prefix=f"{base.topology_prefix}-gateway")
 
     smorest_api.register_blueprint(api.blp)
+    smorest_api.register_blueprint(client_export.blp)
     app.register_blueprint(proxy.blp)
     app.register_blueprint(pages.blp)
     pages.install_page_headers(app)

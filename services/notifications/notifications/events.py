@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from clinic_shared.auth import TokenAuthority
 from clinic_shared.datetimes import parse_aware
 
+from .client_data import client_erased, erase_client
 from .delivery import sender_domain
 from .domain import schedule
 from .domain.calendar import CalendarEvent, build_ics
@@ -72,13 +73,14 @@ class EventHandlers:
     def __init__(self, settings: NotificationSettings, repository: Repository, clock: Callable[[], datetime]):
         self.settings = settings
         self.repo = repository
+        self.tables = repository.tables
         self.clock = clock
         self.sender = Sender(settings.clinic_name, settings.reply_to)
         # Signs the booking tokens of the manage links (the same secret every service checks them with).
         self.tokens = TokenAuthority(settings.secret_key, settings.staff_token, settings.client_token_ttl_seconds)
 
     def as_dict(self) -> dict:
-        return {
+        about_a_client = {
             "booking.confirmed": self.booking_confirmed,
             "booking.cancelled": self.booking_cancelled,
             "booking.rescheduled": self.booking_rescheduled,
@@ -87,6 +89,20 @@ class EventHandlers:
             "screening.cleared": self.screening_result,
             "client.sign_in_requested": self.sign_in_requested,
         }
+        return {**{event: self._unless_erased(handler) for event, handler in about_a_client.items()},
+                "client.erasure_requested": self.erasure_requested}
+
+    def _unless_erased(self, handler):
+        """An event about an erased client (late, or from a producer that had not heard yet) makes nothing:
+        no message is ever made for them again."""
+        def handle(session: Session, data: dict, envelope: dict) -> None:
+            if not client_erased(session, self.tables, data["client_id"]):
+                handler(session, data, envelope)
+        return handle
+
+    def erasure_requested(self, session: Session, data: dict, envelope: dict) -> None:
+        erase_client(session, self.tables, data["client_id"], now=self.clock(),
+                     correlation_id=envelope.get("correlation_id"))
 
     # --- booking events -----------------------------------------------------------------------
 

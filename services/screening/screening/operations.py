@@ -23,7 +23,7 @@ from .domain.ruleset import RuleSet
 from .domain.validity import valid_until
 from .settings import SERVICE
 from .store import repository
-from .store.repository import ScreeningRecord, get_screening, insert_screening, record_clearance
+from .store.repository import ScreeningRecord, get_screening, insert_screening, note_activity, record_clearance
 from .store.tables import outbox
 
 
@@ -110,6 +110,7 @@ def submit_screening(session: Session, *, ruleset: RuleSet, client_id: str, cont
         rules_version=ruleset.version, created_at=now, valid_until=valid_until(now, validity_days),
     )
     insert_screening(session, record)
+    note_activity(session, client_id, now)  # the retention job counts from a client's last screening
     add_event(session, outbox, "screening.completed", event_data(record, tz),
               producer=SERVICE, correlation_id=correlation_id)
     return record

@@ -29,6 +29,7 @@ def dialect_insert(session: Session, table):
 
 class Repository:
     def __init__(self, tables: Tables):
+        self.tables = tables
         self.n = tables.notifications
         self.b = tables.bookings
 

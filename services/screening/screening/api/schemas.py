@@ -178,3 +178,20 @@ class SignInTokenSchema(Schema):
         "description": "The contact of the client's newest screening (beyond API.md, additive)."})
     screening = fields.Nested(NewestScreeningSchema, required=True, metadata={
         "description": "The client's newest screening, to book again with (beyond API.md, additive)."})
+
+
+class ErasureServicesSchema(Schema):
+    screening = fields.String(required=True, validate=validate.OneOf(("pending", "done")))
+    booking = fields.String(required=True, validate=validate.OneOf(("pending", "done")))
+    notifications = fields.String(required=True, validate=validate.OneOf(("pending", "done")))
+
+
+class ErasureSchema(Schema):
+    client_id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("in_progress", "done")))
+    services = fields.Nested(ErasureServicesSchema, required=True,
+                             metadata={"description": "each service's part: done once it has erased what it holds"})
+    reason = fields.String(required=True, validate=validate.OneOf(("request", "retention")),
+                           metadata={"description": "request (an admin) or retention (the daily job)"})
+    requested_at = fields.String(required=True, metadata={"format": "date-time"})
+    completed_at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})

@@ -4,13 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from clinic_shared.attempts import normalise_email
 from clinic_shared.paging import Position, keyset
 
-from .tables import screenings, sign_in_codes
+from .tables import client_activity, daily_jobs, erasure_reports, erasures, screenings, sign_in_codes
 
 
 @dataclass(frozen=True)
@@ -113,3 +113,99 @@ def mark_sign_in_code_used(session: Session, code_hash: str, now: datetime) -> b
 
 def delete_sign_in_codes_expired_before(session: Session, before: datetime) -> None:
     session.execute(delete(sign_in_codes).where(sign_in_codes.c.expires_at < before))
+
+
+# --- a client's data: their screenings, activity and erasure ------------------------------------------
+
+def screenings_of_client(session: Session, client_id: str) -> list[ScreeningRecord]:
+    query = select(screenings).where(screenings.c.client_id == client_id).order_by(screenings.c.created_at,
+                                                                                   screenings.c.id)
+    return [ScreeningRecord(**row) for row in session.execute(query).mappings()]
+
+
+def delete_client_screenings(session: Session, client_id: str) -> int:
+    return session.execute(delete(screenings).where(screenings.c.client_id == client_id)).rowcount
+
+
+def delete_client_sign_in_codes(session: Session, client_id: str) -> None:
+    """Their codes go too: each row holds a hash of the e-mail the client gave."""
+    session.execute(delete(sign_in_codes).where(sign_in_codes.c.client_id == client_id))
+
+
+def note_activity(session: Session, client_id: str, at: datetime) -> None:
+    """The client was active until `at` (kept if a later time is known): one upsert, on either database."""
+    insert = _dialect_insert(session)(client_activity).values(client_id=client_id, last_active_at=at)
+    later = case((insert.excluded.last_active_at > client_activity.c.last_active_at, insert.excluded.last_active_at),
+                 else_=client_activity.c.last_active_at)
+    session.execute(insert.on_conflict_do_update(index_elements=["client_id"], set_={"last_active_at": later}))
+
+
+def last_activity(session: Session, client_id: str) -> datetime | None:
+    return session.scalar(select(client_activity.c.last_active_at).where(client_activity.c.client_id == client_id))
+
+
+def inactive_clients(session: Session, before: datetime, limit: int) -> list[str]:
+    query = (select(client_activity.c.client_id).where(client_activity.c.last_active_at < before)
+             .order_by(client_activity.c.last_active_at).limit(limit))
+    return list(session.scalars(query))
+
+
+def forget_activity(session: Session, client_id: str) -> None:
+    session.execute(delete(client_activity).where(client_activity.c.client_id == client_id))
+
+
+@dataclass(frozen=True)
+class ErasureRecord:
+    client_id: str
+    reason: str
+    requested_at: datetime
+    completed_at: datetime | None
+    reported: frozenset[str]  # the services that have done their part
+
+
+def get_erasure(session: Session, client_id: str, lock: bool = False) -> ErasureRecord | None:
+    query = select(erasures).where(erasures.c.client_id == client_id)
+    row = session.execute(query.with_for_update() if lock else query).first()
+    if row is None:
+        return None
+    reported = session.scalars(select(erasure_reports.c.service).where(erasure_reports.c.client_id == client_id))
+    return ErasureRecord(row.client_id, row.reason, row.requested_at, row.completed_at, frozenset(reported))
+
+
+def insert_erasure(session: Session, client_id: str, reason: str, requested_at: datetime) -> None:
+    session.execute(erasures.insert().values(client_id=client_id, reason=reason, requested_at=requested_at))
+
+
+def record_report(session: Session, client_id: str, service: str, erased_at: datetime) -> bool:
+    """A service's part is done; False when it had reported before (an event that came again)."""
+    seen = session.execute(select(erasure_reports.c.service).where(
+        erasure_reports.c.client_id == client_id, erasure_reports.c.service == service)).first()
+    if seen:
+        return False
+    session.execute(erasure_reports.insert().values(client_id=client_id, service=service, erased_at=erased_at))
+    return True
+
+
+def complete_erasure(session: Session, client_id: str, at: datetime) -> None:
+    session.execute(update(erasures).where(erasures.c.client_id == client_id, erasures.c.completed_at.is_(None))
+                    .values(completed_at=at))
+
+
+def claim_daily_run(session: Session, name: str, now: datetime, next_run_at: datetime) -> bool:
+    """Take today's run of a daily job, if it is due and no other worker holds it: moves it to `next_run_at`."""
+    query = select(daily_jobs.c.next_run_at).where(daily_jobs.c.name == name)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)  # another worker is claiming it right now
+    due = session.scalar(query)
+    if due is None or due > now:
+        return False
+    session.execute(update(daily_jobs).where(daily_jobs.c.name == name).values(next_run_at=next_run_at))
+    return True
+
+
+def _dialect_insert(session: Session):
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
