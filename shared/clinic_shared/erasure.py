@@ -10,7 +10,10 @@ service also keeps the ids of the clients it has erased (`erased_clients`), for 
 """
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime
+from typing import Callable
 
 from sqlalchemy import Column, MetaData, String, Table, delete, select, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -64,12 +67,39 @@ def forget_client_events(session: Session, outbox: Table, client_id: str) -> int
 
 
 class ErasedClients:
-    """The revocation check of client tokens (TokenAuthority's `revoked`): is this client erased here?"""
+    """The revocation check of client tokens (TokenAuthority's `revoked`): is this client erased here?
 
-    def __init__(self, session_factory: sessionmaker[Session], table: Table):
+    Asked on every request with a client token, so answers are kept: "erased" for good (an erasure is final),
+    "not erased" for `recheck_seconds` (a token of a client erased meanwhile works at most that much longer
+    here). The "not erased" answers are forgotten once stale, so memory follows the clients of the last second.
+    """
+
+    def __init__(self, session_factory: sessionmaker[Session], table: Table, recheck_seconds: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic):
         self._sessions = session_factory
         self._table = table
+        self._recheck = recheck_seconds
+        self._clock = clock
+        self._erased: set[str] = set()
+        self._cleared: dict[str, float] = {}  # client id -> when it was last found not erased
+        self._lock = threading.Lock()
 
     def __call__(self, client_id: str) -> bool:
+        now = self._clock()
+        with self._lock:
+            if client_id in self._erased:
+                return True
+            checked = self._cleared.get(client_id)
+            if checked is not None and now - checked < self._recheck:
+                return False
         with self._sessions() as session:
-            return is_erased(session, self._table, client_id)
+            erased = is_erased(session, self._table, client_id)
+        with self._lock:
+            if erased:
+                self._erased.add(client_id)
+                self._cleared.pop(client_id, None)
+            else:
+                if len(self._cleared) >= 1000:
+                    self._cleared = {k: t for k, t in self._cleared.items() if now - t < self._recheck}
+                self._cleared[client_id] = now
+        return erased

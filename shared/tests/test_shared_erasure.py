@@ -65,11 +65,15 @@ def test_only_the_events_carrying_the_clients_contact_leave_the_outbox(store):
 
 def test_an_erased_clients_token_is_refused_with_401_and_others_still_work(store):
     sessions, tables = store
-    authority = TokenAuthority("secret", "staff-token", 3600, revoked=ErasedClients(sessions, tables["erased"]))
+    now = [0.0]
+    revoked = ErasedClients(sessions, tables["erased"], recheck_seconds=1.0, clock=lambda: now[0])
+    authority = TokenAuthority("secret", "staff-token", 3600, revoked=revoked)
     erased, kept = authority.issue_client_token("c1"), authority.issue_client_token("c2")
     assert authority.principal_for(erased).client_id == "c1"
     with transaction(sessions) as session:
         mark_erased(session, tables["erased"], "c1", AT)
+    assert authority.principal_for(erased).client_id == "c1"  # "not erased" is kept for up to a second
+    now[0] = 1.0
     assert authority.principal_for(erased) is None
     assert authority.principal_for(kept).client_id == "c2"
     assert authority.principal_for("staff-token").is_staff
@@ -97,3 +101,17 @@ def test_own_or_staff(token, client_id, expected):
             assert refused.value.status == expected
         else:
             assert authority.require_own_or_staff(request, client_id, "client_data").role == expected
+
+
+def test_an_erased_client_stays_refused_without_asking_the_database_again(store):
+    sessions, tables = store
+    now = [0.0]
+    revoked = ErasedClients(sessions, tables["erased"], recheck_seconds=1.0, clock=lambda: now[0])
+    with transaction(sessions) as session:
+        mark_erased(session, tables["erased"], "c1", AT)
+    assert revoked("c1") and not revoked("c2")
+    with transaction(sessions) as session:  # only an erasure is final; the row going is not how one ends
+        session.execute(tables["erased"].delete())
+    now[0] = 5.0
+    assert revoked("c1")  # kept: an erased client never comes back
+    assert not revoked("c2")
