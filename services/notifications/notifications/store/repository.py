@@ -99,6 +99,11 @@ class Repository:
             query = query.where(self.n.c.status.in_(statuses))
         return session.execute(keyset(query, self.n.c.send_at, self.n.c.id, after, limit)).all()
 
+    def of_client(self, session: Session, client_id: str) -> list:
+        """Every message of a client, by (send_at, id): their export, which is never paged."""
+        return session.execute(select(self.n).where(self.n.c.client_id == client_id)
+                               .order_by(self.n.c.send_at, self.n.c.id)).all()
+
     def newest_calendar(self, session: Session, booking_id: str, client_id: str | None = None) -> str | None:
         """The booking's calendar file as last planned: its cancellation (final), else its newest invitation."""
         query = select(self.n.c.calendar).where(self.n.c.booking_id == booking_id, self.n.c.calendar.is_not(None))
