@@ -16,7 +16,9 @@ from kombu import Connection, Exchange, Queue, binding
 
 # Which event types each service consumes. The screening service consumes nothing yet.
 CONSUMES: dict[str, tuple[str, ...]] = {
-    "booking": ("screening.completed", "screening.cleared"),
+    # booking also hears its own freeing changes: they lead to waitlist offers (booking README "Waitlist").
+    "booking": ("screening.completed", "screening.cleared", "booking.cancelled", "booking.rescheduled",
+                "closure.deleted"),
     "notifications": (
         "screening.completed",
         "screening.cleared",
@@ -24,6 +26,7 @@ CONSUMES: dict[str, tuple[str, ...]] = {
         "booking.cancelled",
         "booking.rescheduled",
         "booking.completed",
+        "waitlist.offered",
     ),
     "staff": ("audit.recorded",),  # the audit trail: what every service's staff did
 }

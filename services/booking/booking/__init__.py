@@ -27,6 +27,8 @@ def create_app(settings=None, clock: Callable[[], datetime] | None = None, **ove
     from .operations import Scheduler
     from .settings import load_booking_settings, with_overrides
     from .store.tables import heartbeat
+    from .waitlist_offers import WaitlistOffers
+    from .waitlist_operations import Waitlist
 
     settings = load_booking_settings() if settings is None else settings
     settings = with_overrides(settings, **overrides)
@@ -44,7 +46,8 @@ def create_app(settings=None, clock: Callable[[], datetime] | None = None, **ove
     scheduler = Scheduler(settings, session_factory, clock or utcnow, correlation_id=request_id,
                           actor=lambda: g.get("principal"))
     tokens = TokenAuthority.from_settings(base)
-    app.extensions[EXTENSION] = BookingContext(settings, scheduler, tokens, engine)
+    waitlist = Waitlist(scheduler, WaitlistOffers(settings, session_factory, clock or utcnow))
+    app.extensions[EXTENSION] = BookingContext(settings, scheduler, tokens, engine, waitlist)
     document_settings(api, documented_settings(settings.rules))
     register_blueprints(api)
     return app

@@ -1,16 +1,22 @@
-"""Handlers of the screening events: keep the local projection of screenings (never the answers).
+"""Handlers of consumed events.
 
-Both versions of the events are handled alike: version 2 carries the outcome only, and the reasons a
-version 1 event still in flight carried are dropped when it is parsed (clinic_shared.events)."""
+- The screening events keep the local projection of screenings (never the answers). Both versions are handled
+  alike: version 2 carries the outcome only, and the reasons a version 1 event still in flight carried are
+  dropped when it is parsed (clinic_shared.events).
+- The service's own `booking.cancelled`, `booking.rescheduled` and `closure.deleted` offer the day's freed
+  time to its waitlist (`WaitlistOffers.offer_freed_time`)."""
 from __future__ import annotations
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from datetime import date
+
 from clinic_shared.datetimes import parse_aware
 from clinic_shared.db import utcnow
 
 from .store.tables import screenings
+from .waitlist_offers import WaitlistOffers
 
 
 def _row(data: dict) -> dict:
@@ -53,3 +59,21 @@ HANDLERS = {
     "screening.completed": on_screening_completed,
     "screening.cleared": on_screening_cleared,
 }
+
+
+def waitlist_handlers(offers: WaitlistOffers) -> dict:
+    """The freeing changes, each leading to offers on the day that time was freed on."""
+    def freed_on(day_of):
+        def handler(session: Session, data: dict, envelope: dict) -> None:
+            offers.offer_freed_time(session, day_of(data), envelope.get("correlation_id"))
+        return handler
+
+    return {
+        "booking.cancelled": freed_on(lambda data: offers.local_day(parse_aware(data["start"]))),
+        "booking.rescheduled": freed_on(lambda data: offers.local_day(parse_aware(data["previous_start"]))),
+        "closure.deleted": freed_on(lambda data: date.fromisoformat(data["date"])),
+    }
+
+
+def handlers(offers: WaitlistOffers | None = None) -> dict:
+    return {**HANDLERS, **(waitlist_handlers(offers) if offers is not None else {})}

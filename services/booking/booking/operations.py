@@ -35,7 +35,7 @@ from .domain.screenings import ScreeningStatus, check_screening
 from .domain.treatments import CONSULTATION, TREATMENT, duration_of, unknown_areas
 from .domain.violations import RuleViolation
 from .settings import BookingSettings
-from .store import repository
+from .store import repository, waitlist_repository
 from .store.tables import bookings, closures, courses, idempotency_keys, outbox
 
 log = logging.getLogger(__name__)
@@ -188,6 +188,9 @@ class Scheduler:
         end = check_session(booking_type, areas, start, now, self._rules, closed, others)
         margin = timedelta(days=1)  # a whole day around it: enough for turnover and the day's load
         busy = repository.busy_between(session, start - margin, end + margin, exclude_id)
+        # Time held for a waiting client's offer is taken for everyone else (booking README "Waitlist").
+        busy += waitlist_repository.holds_between(session, start - margin, end + margin, now,
+                                                  except_client=screening.client_id)
         practitioner = choose_practitioner(start, end, busy, self._rules)
         if practitioner is None:
             raise RuleViolation("slot_unavailable", "That time has just been taken; please choose another slot.",
@@ -246,6 +249,8 @@ class Scheduler:
                 raise rule_error(violation)
             booking_id = self._insert_booking(session, screening, booking_type, areas, start, end,
                                               practitioner, now)
+            # Booking the time a waitlist offer holds for this client fulfils the offer.
+            waitlist_repository.mark_booked(session, client_id, booking_type, start, booking_id, now)
             if idempotency_key is not None:
                 session.execute(idempotency_keys.insert().values(
                     client_id=client_id, key=idempotency_key, request_hash=request_hash,
@@ -398,6 +403,7 @@ class Scheduler:
         with self._sessions() as session:
             closed = repository.closed_dates(session, first, last)
             busy = repository.busy_between(session, window_start, window_end)
+            busy += waitlist_repository.holds_between(session, window_start, window_end, now)
         return range_slots(first, last, duration, self._rules, now, busy, closed)
 
     # ----- closures -----------------------------------------------------------------------
@@ -427,3 +433,6 @@ class Scheduler:
             if session.execute(delete(closures).where(closures.c.date == day)).rowcount == 0:
                 raise ApiError(404, "not_found", "No closure on that day.")
             self._audit(session, "closure.deleted", "closure", day.isoformat())
+            # The day's time may go to its waitlist: the worker hears this event (booking README "Waitlist").
+            add_event(session, outbox, "closure.deleted", {"date": day.isoformat()},
+                      producer=PRODUCER, correlation_id=self._correlation_id())

@@ -1,6 +1,7 @@
 """A booking app on a real, migrated database, a pinned clock, and screenings fed in as real events."""
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -13,6 +14,8 @@ from clinic_shared.migrations import upgrade
 
 from booking import create_app
 from booking.settings import load_booking_settings
+from booking.store.tables import outbox
+from booking.waitlist_offers import WaitlistOffers
 from booking.worker import make_processor
 
 STAFF_TOKEN = "staff-token-for-tests"
@@ -44,7 +47,8 @@ class Clinic:
         self.tokens = TokenAuthority(SECRET_KEY, STAFF_TOKEN, 3600)
         self.engine = make_engine(database_url)
         self.sessions = make_session_factory(self.engine)
-        self.processor = make_processor(self.sessions)
+        self.offers = WaitlistOffers(self.settings, self.sessions, self.clock)
+        self.processor = make_processor(self.sessions, self.offers)
 
     def close(self):
         self.engine.dispose()
@@ -75,6 +79,26 @@ class Clinic:
         data = self.screening_data(client_id or f"client-{uuid.uuid4().hex[:8]}", outcome, **kwargs)
         assert self.processor.process(make_envelope("screening.completed", data, producer="screening"))
         return data
+
+    def deliver_own_events(self) -> list[dict]:
+        """What the worker does with the booking service's own events (outbox -> broker -> its queue), without
+        the broker: every unpublished one this service consumes is handled once, then marked published."""
+        from sqlalchemy import select, update
+
+        from clinic_shared.topology import CONSUMES
+
+        with self.sessions() as session:
+            rows = session.execute(select(outbox).where(outbox.c.published_at.is_(None))
+                                   .order_by(outbox.c.id)).all()
+        handled = []
+        for row in rows:
+            envelope = json.loads(row.body)
+            if row.type in CONSUMES["booking"]:
+                self.processor.process(envelope)
+                handled.append(envelope)
+            with self.sessions() as session, session.begin():
+                session.execute(update(outbox).where(outbox.c.id == row.id).values(published_at=self.clock.now))
+        return handled
 
     # ----- requests -----
 
