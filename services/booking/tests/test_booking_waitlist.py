@@ -15,8 +15,6 @@ from booking.worker import worker_parts
 
 LONDON = ZoneInfo("Europe/London")
 DAY = date(2026, 11, 10)  # a Tuesday, a week after the tests' "now"
-SESSION = timedelta(minutes=30)
-PITCH = timedelta(minutes=45)  # a 30-minute session and its turnover
 
 
 def at(day: date, hh: int, mm: int = 0) -> datetime:
@@ -33,9 +31,8 @@ def events(clinic, event_type: str) -> list[dict]:
     return [json.loads(r.body) for r in rows]
 
 
-def join(clinic, screening: dict, day: date = DAY, areas=("neck",), type_: str = "treatment", headers=None):
-    body = {"screening_id": screening["screening_id"], "type": type_, "areas": list(areas), "date": day.isoformat()}
-    return clinic.http.post("/api/waitlist", json=body, headers=headers or clinic.client_headers(screening["client_id"]))
+def join(clinic, screening: dict, day: date = DAY, **kwargs):
+    return clinic.join_waitlist(screening, day, **kwargs)
 
 
 def joined(clinic, screening: dict, **kwargs) -> dict:
@@ -51,19 +48,7 @@ def entry(clinic, entry_id: str, headers=None) -> dict:
 
 
 def fill_day(clinic, day: date = DAY) -> tuple[dict, list[dict]]:
-    """Every practitioner booked all day with back-to-back consultations of one client (consultations keep no
-    spacing); returns that client's screening and the bookings."""
-    filler = clinic.screen()
-    booked = []
-    for _ in clinic.settings.rules.practitioners:
-        start = at(day, 8)
-        while start + SESSION <= at(day, 17, 30):
-            response = clinic.book(filler, start, areas=(), type_="consultation")
-            assert response.status_code == 201, response.get_json()
-            booked.append(response.get_json())
-            start += PITCH
-    assert clinic.http.get(f"/api/availability?date={day}&type=consultation").get_json()["slots"] == []
-    return filler, booked
+    return clinic.fill_day(day)
 
 
 def cancel(clinic, booking: dict, headers=None):
