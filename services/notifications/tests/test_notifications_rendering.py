@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from notifications.domain.calendar import CalendarEvent, build_ics, escape_text, fold
-from notifications.domain.kinds import ALL_KINDS, SCREENING_RESULT
+from notifications.domain.kinds import ALL_KINDS, SCREENING_RESULT, WAITLIST_OFFER
 from notifications.domain.rendering import (AppointmentFacts, Sender, format_date, join_words, load_template,
                                             render_appointment, render_screening_result)
 
@@ -13,7 +13,7 @@ LONDON = ZoneInfo("Europe/London")
 SENDER = Sender("IK Clinics", "hello@ikclinics.example")
 WINTER = AppointmentFacts("treatment", "REF-42", ("Face", "Neck"), datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc),
                           datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc), "Sharmeen Shah", "Ada Lovelace")
-APPOINTMENT_KINDS = [k for k in ALL_KINDS if k != SCREENING_RESULT]
+APPOINTMENT_KINDS = [k for k in ALL_KINDS if k not in (SCREENING_RESULT, WAITLIST_OFFER)]  # about no booking
 
 
 @pytest.mark.parametrize("kind", APPOINTMENT_KINDS)

@@ -7,9 +7,10 @@ NEXT_SESSION_REMINDER = "next_session_reminder"
 CONSULTATION_CONFIRMATION = "consultation_confirmation"
 CANCELLATION = "cancellation"
 SCREENING_RESULT = "screening_result"
+WAITLIST_OFFER = "waitlist_offer"
 
 ALL_KINDS = (PRE_TREATMENT, APPOINTMENT_REMINDER, AFTERCARE, AFTERCARE_CHECK_IN, NEXT_SESSION_REMINDER,
-             CONSULTATION_CONFIRMATION, CANCELLATION, SCREENING_RESULT)
+             CONSULTATION_CONFIRMATION, CANCELLATION, SCREENING_RESULT, WAITLIST_OFFER)
 
 # Statuses. `sending` is internal (claimed by a dispatcher); the API shows it as `scheduled`.
 SCHEDULED = "scheduled"
