@@ -43,11 +43,11 @@ const ClinicBooking = (() => {
   }
 
   // Right after screening, the booking service may not have heard of it yet (409 screening_pending):
-  // wait as told and send the same request again, with the same Idempotency-Key.
-  async function bookWithRetry(request, body, token, idempotencyKey, { attempts = 6, sleep, onWait = () => {} } = {}) {
+  // wait as told and send the same request again (a booking with the same Idempotency-Key).
+  async function sendWithRetry(send, { attempts = 6, sleep, onWait = () => {} } = {}) {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await request("/api/bookings", { method: "POST", body, token, idempotencyKey });
+        return await send();
       } catch (problem) {
         if (problem.code !== "screening_pending" || attempt >= attempts) throw problem;
         onWait(problem);
@@ -56,17 +56,38 @@ const ClinicBooking = (() => {
     }
   }
 
-  return { clockTime, screeningRequest, bookingTypeFor, availabilityPath, bookingBody, problemText, bookWithRetry };
+  const bookWithRetry = (request, body, token, idempotencyKey, options) =>
+    sendWithRetry(() => request("/api/bookings", { method: "POST", body, token, idempotencyKey }), options);
+
+  // The waitlist (API.md "Waitlist"): wait for a full day; an offer holds freed time, booked as usual.
+  function waitlistBody(screeningId, type, areas, date) {
+    const body = { screening_id: screeningId, type, date };
+    if (type === "treatment") body.areas = areas;
+    return body;
+  }
+
+  const offerBookingBody = (entry) => bookingBody(entry.screening_id, entry.type, entry.areas, entry.offer.start);
+
+  // The offer e-mail links to `#waitlist=<entry id>`.
+  function waitlistEntryOf(hash) {
+    const match = /^#waitlist=([A-Za-z0-9-]{1,64})$/.exec(hash || "");
+    return match ? match[1] : null;
+  }
+
+  return { clockTime, screeningRequest, bookingTypeFor, availabilityPath, bookingBody, problemText, bookWithRetry,
+           sendWithRetry, waitlistBody, offerBookingBody, waitlistEntryOf };
 })();
 
 if (typeof module === "object" && module.exports) module.exports = ClinicBooking;
 
 // The page itself.
 if (typeof document !== "undefined") (() => {
-  const { clockTime, screeningRequest, bookingTypeFor, availabilityPath, bookingBody, problemText, bookWithRetry } = ClinicBooking;
+  const { clockTime, screeningRequest, bookingTypeFor, availabilityPath, bookingBody, problemText, bookWithRetry,
+          sendWithRetry, waitlistBody, offerBookingBody, waitlistEntryOf } = ClinicBooking;
   const $ = (id) => document.getElementById(id);
   const state = { token: null, screening: null, questions: [], type: "treatment", areas: [], areaNames: {},
-                  idempotencyKey: null };
+                  idempotencyKey: null, entry: null, watch: null };
+  const WATCH_MS = 5000;  // while the page shows a waiting entry, it looks for an offer this often
   const OUTCOME_TITLES = {
     eligible: "Good news: you can book a treatment",
     consultation_required: "We would like to see you for a consultation first",
@@ -228,6 +249,7 @@ if (typeof document !== "undefined") (() => {
       renderSlots(availability, date);
     } catch (problem) {
       $("slot-form").hidden = true;
+      $("waitlist-join").hidden = true;
       showProblem(problem, $("slot-form"));
     }
   }
@@ -241,6 +263,7 @@ if (typeof document !== "undefined") (() => {
       return element("label", { className: "choice", htmlFor: radio.id }, [radio, `${clockTime(slot.start)}–${clockTime(slot.end)}`]);
     }));
     $("slot-form").hidden = slots.length === 0;
+    $("waitlist-join").hidden = slots.length !== 0;
     if (slots.length === 0) showMessage("There is no free time on that day. Please try another date.", "info", $("slot-form"));
   }
 
@@ -287,6 +310,101 @@ if (typeof document !== "undefined") (() => {
     $("confirmation-title").focus();
   }
 
+  // ----- the waitlist -----
+
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  async function joinWaitlist() {
+    const place = $("waitlist-button");
+    const body = waitlistBody(state.screening.id, state.type, state.areas, $("date").value);
+    showMessage("");
+    place.disabled = true;
+    try {
+      const entry = await sendWithRetry(() => api("/api/waitlist", { method: "POST", body, token: state.token }), {
+        sleep, onWait: () => showMessage("One moment, we are getting your details ready…", "info", place) });
+      showEntry(entry);
+    } catch (problem) {
+      showProblem(problem, place);
+    } finally {
+      place.disabled = false;
+    }
+  }
+
+  function showEntry(entry) {
+    state.entry = entry;
+    clearTimeout(state.watch);
+    showMessage("");
+    const when = formatDate(entry.date);
+    const offer = entry.offer;
+    let title, text;
+    if (entry.status === "offered") {
+      title = "A time has come free for you";
+      text = `${formatDate(offer.start)}, ${clockTime(offer.start)}–${clockTime(offer.end)}. ` +
+             `We are holding it for you until ${clockTime(offer.expires_at)}.`;
+    } else if (entry.status === "booked") {
+      title = "You booked the time we held for you";
+      text = `${formatDate(offer.start)}, ${clockTime(offer.start)}–${clockTime(offer.end)}.`;
+    } else if (entry.status === "expired") {
+      title = "The time we held for you has gone to the next person";
+      text = `It was held until ${clockTime(offer.expires_at)}. You can choose another day, or join its waitlist.`;
+    } else {
+      title = `You are on the waitlist for ${when}`;
+      text = "If a time comes free that day, we e-mail you at once and hold it for you for a while. " +
+             "It shows here too while this page is open.";
+      state.watch = setTimeout(watchEntry, WATCH_MS);
+    }
+    $("waitlist-title").textContent = title;
+    $("waitlist-text").textContent = text;
+    $("offer-button").hidden = entry.status !== "offered";
+    $("booking").hidden = entry.status !== "expired";
+    $("confirmation").hidden = true;
+    $("waitlist").hidden = false;
+    $("waitlist-title").focus();
+  }
+
+  async function watchEntry() {
+    if (!state.entry || !state.token) return;
+    try {
+      const entry = await api(`/api/waitlist/${encodeURIComponent(state.entry.id)}`, { token: state.token });
+      if (entry.status !== state.entry.status) return showEntry(entry);
+    } catch (problem) {
+      if (problem.status === 404) return;  // left the waitlist (staff removed it)
+    }
+    state.watch = setTimeout(watchEntry, WATCH_MS);
+  }
+
+  async function bookOffer() {
+    const place = $("offer-button");
+    showMessage("");
+    place.disabled = true;
+    try {
+      const booking = await bookWithRetry(api, offerBookingBody(state.entry), state.token,
+        state.idempotencyKey || (state.idempotencyKey = newIdempotencyKey()), { sleep });
+      state.idempotencyKey = null;
+      $("waitlist").hidden = true;
+      showConfirmation(booking);
+    } catch (problem) {
+      showProblem(problem, place);
+    } finally {
+      place.disabled = false;
+    }
+  }
+
+  // Opened from the offer e-mail (`#waitlist=<id>`): the page that joined still holds the client's token.
+  async function openLinkedEntry() {
+    const id = waitlistEntryOf(location.hash);
+    if (!id) return;
+    if (!state.token) {
+      return showMessage("To book the time we are holding for you, open this link on the page where you joined " +
+                         "the waitlist, or sign in first.", "info", $("screening-form"));
+    }
+    try {
+      showEntry(await api(`/api/waitlist/${encodeURIComponent(id)}`, { token: state.token }));
+    } catch (problem) {
+      showProblem(problem, $("screening-form"));
+    }
+  }
+
   async function start() {
     const today = new Date();
     $("date").min = isoDay(today);
@@ -294,10 +412,14 @@ if (typeof document !== "undefined") (() => {
     $("screening-form").addEventListener("submit", submitScreening);
     $("date-form").addEventListener("submit", loadSlots);
     $("slot-form").addEventListener("submit", book);
+    $("waitlist-button").addEventListener("click", joinWaitlist);
+    $("offer-button").addEventListener("click", bookOffer);
+    window.addEventListener("hashchange", openLinkedEntry);
     try {
       const [questionnaire, treatments] = await Promise.all([api("/api/screening/questionnaire"), api("/api/treatments")]);
       renderAreas(treatments);
       renderQuestions(questionnaire);
+      openLinkedEntry();
     } catch (problem) {
       showProblem(problem);
     }
