@@ -5,13 +5,27 @@ PY := $(VENV)/bin/python
 SERVICES := screening booking notifications staff
 PACKAGES := shared $(addprefix services/,$(SERVICES) gateway)
 
-.PHONY: run test faults migrate bench clean
+.PHONY: run test faults migrate bench clean lock
 
-$(VENV)/.installed: $(addsuffix /pyproject.toml,$(PACKAGES)) requirements-dev.txt
+# Third-party packages from the lock, every one checked against its hash; then our own packages, editable,
+# with --no-deps (everything they need is already there from the lock; pip check says if a pyproject.toml
+# asks for something the lock lacks: run `make lock`).
+$(VENV)/.installed: requirements-dev.lock $(addsuffix /pyproject.toml,$(PACKAGES))
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet $(addprefix -e ,$(PACKAGES)) -r requirements-dev.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation $(addprefix -e ,$(PACKAGES))
+	$(PY) -m pip check
 	touch $@
+
+# Resolve requirements.in (production: what the images install) and requirements-dev.txt into the lock
+# files with every file's hash. Existing pins are kept unless a pyproject.toml asks otherwise;
+# `make lock LOCK_ARGS=--upgrade` moves everything to the newest versions, `LOCK_ARGS="--upgrade-package X"` one.
+# Our own packages are "unsafe" to pip-compile, so they stay out of the locks (they are installed from the tree).
+LOCK_FLAGS := --quiet --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host \
+	$(addprefix --unsafe-package clinic-,shared $(SERVICES) gateway) $(LOCK_ARGS)
+lock: $(VENV)/.installed
+	$(VENV)/bin/pip-compile $(LOCK_FLAGS) --output-file requirements.lock requirements.in
+	$(VENV)/bin/pip-compile $(LOCK_FLAGS) --output-file requirements-dev.lock requirements.in requirements-dev.txt
 
 # Apply every service's migrations and make the secrets (printing the staff token and the first
 # admin's password the first time).

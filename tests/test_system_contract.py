@@ -109,6 +109,18 @@ def notifications(system, booking_id, token=None, accept=lambda items: True, sec
     return response.json()["notifications"]
 
 
+def every_page(system, path, key, token=None, limit=None) -> list[dict]:
+    """A list whole, page after page (API.md, Conventions): `next_cursor` until it is null; staff by default."""
+    items, params = [], {"limit": limit} if limit else {}
+    while True:
+        response = system.call("GET", path, token=token or system.staff_token, params=params)
+        assert response.status_code == 200, response.text
+        items += response.json()[key]
+        if response.json()["next_cursor"] is None:
+            return items
+        params = {**params, "cursor": response.json()["next_cursor"]}
+
+
 def of_kind(items, kind) -> list[dict]:
     return [n for n in items if n["kind"] == kind]
 
@@ -232,9 +244,7 @@ def test_screening_read_access(system):
 def test_clearance_queue_and_decisions(system):
     first = screen(system, answers={"fitzpatrick_type": "IV"})
     second = screen(system, answers={"keloid_scarring": True})
-    queue = system.staff("GET", "/api/screenings?outcome=consultation_required")
-    assert queue.status_code == 200
-    listed = queue.json()["screenings"]
+    listed = every_page(system, "/api/screenings?outcome=consultation_required", "screenings")
     ids = [s["id"] for s in listed]
     assert ids.index(first["id"]) < ids.index(second["id"])
     assert all(s["outcome"] == "consultation_required" for s in listed)
@@ -261,8 +271,7 @@ def test_clearance_queue_and_decisions(system):
     assert_error(system.staff("POST", f"/api/screenings/{eligible['id']}/clearance",
                               json={"decision": "approved", "note": "n/a"}), 409, "conflict")
 
-    remaining = [s["id"] for s in system.staff("GET", "/api/screenings?outcome=consultation_required")
-                 .json()["screenings"]]
+    remaining = [s["id"] for s in every_page(system, "/api/screenings?outcome=consultation_required", "screenings")]
     assert first["id"] not in remaining and second["id"] not in remaining
 
     # the cleared screening can now book a treatment, once booking has heard of the clearance
@@ -301,11 +310,22 @@ def test_booking_shape_and_reads(system):
     assert [b["id"] for b in own] == [booking["id"]]
     schedule = system.staff("GET", f"/api/bookings?date={day.isoformat()}").json()["bookings"]
     assert [b["id"] for b in schedule] == [other["id"], booking["id"]]  # ordered by start
-    everything = system.staff("GET", "/api/bookings").json()["bookings"]
+    everything = every_page(system, "/api/bookings", "bookings")
     assert {booking["id"], other["id"]} <= {b["id"] for b in everything}
     starts = [instant(b["start"]) for b in everything]
     assert starts == sorted(starts)
     assert_error(system.staff("GET", "/api/bookings?date=tomorrow"), 422, "validation_error")
+
+    # in pages through the gateway (API.md, Conventions): one booking a page, then none left
+    assert every_page(system, f"/api/bookings?date={day.isoformat()}", "bookings", limit=1) == schedule
+    first = system.staff("GET", "/api/bookings", params={"date": day.isoformat(), "limit": 1}).json()
+    assert [b["id"] for b in first["bookings"]] == [other["id"]] and first["next_cursor"]
+    assert every_page(system, "/api/bookings", "bookings", token=ada["access_token"], limit=1) == own
+    assert system.call("GET", "/api/bookings", token=ada["access_token"]).json()["next_cursor"] is None
+    for params, field in (({"cursor": "not-a-cursor"}, "cursor"), ({"limit": 0}, "limit"), ({"limit": 1001}, "limit")):
+        refused = system.staff("GET", "/api/bookings", params=params)
+        assert_error(refused, 422, "validation_error")
+        assert set(refused.json()["error"]["details"]["fields"]) == {field}, refused.text
 
 
 def test_booking_rules_refuse_with_their_codes(system):
@@ -653,7 +673,7 @@ def test_notifications_kinds_and_times(system):
     # another client: a filter never answers 404 (API.md), so the booking that is not theirs gives an empty list,
     # and their own list does not show it either
     theirs = system.call("GET", f"/api/notifications?booking_id={booking['id']}", token=bob["access_token"])
-    assert theirs.status_code == 200 and theirs.json() == {"notifications": []}, theirs.text
+    assert theirs.status_code == 200 and theirs.json() == {"notifications": [], "next_cursor": None}, theirs.text
     bobs = system.call("GET", "/api/notifications", token=bob["access_token"])
     assert bobs.status_code == 200
     assert booking["id"] not in [n["booking_id"] for n in bobs.json()["notifications"]]
@@ -681,7 +701,7 @@ def test_notifications_kinds_and_times(system):
         listed = system.staff("GET", f"/api/notifications?status={status}")
         assert listed.status_code == 200
         assert all(n["status"] == status for n in listed.json()["notifications"])
-    sent = until(lambda: system.staff("GET", "/api/notifications?status=sent").json()["notifications"],
+    sent = until(lambda: every_page(system, "/api/notifications?status=sent", "notifications"),
                  lambda ns: booking["id"] in [n["booking_id"] for n in ns])
     assert booking["id"] in [n["booking_id"] for n in sent]
 

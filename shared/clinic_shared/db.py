@@ -5,7 +5,8 @@
   check-then-insert, so two processes cannot both pass an overlap check (ARCHITECTURE.md).
 - On PostgreSQL a refused connection is tried again for a few seconds (a restart, a failover, a dropped
   network path), and every COMMIT is counted per thread, so a caller can tell whether a failed unit of
-  work may have changed anything (`commits_attempted`).
+  work may have changed anything (`commits_attempted`); a COMMIT whose connection was lost is settled by
+  asking the server whether it landed (`commit_outcome`).
 - Engines hide SQL parameters (`hide_parameters=True`): an error message or a log line names the statement,
   never the names, e-mails or answers bound to it.
 """
@@ -14,7 +15,6 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import contextmanager
-from contextvars import ContextVar
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
@@ -24,15 +24,11 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from .commit_outcome import ask_about_lost_commits, commits_attempted, count_commit  # noqa: F401 (re-exported)
+
 log = logging.getLogger(__name__)
 
 CONNECT_PATIENCE_SECONDS = 5.0  # how long a refused connection is tried again before the caller hears of it
-_commits = ContextVar("clinic_commits_attempted", default=0)
-
-
-def commits_attempted() -> int:
-    """COMMITs this thread has started so far; unchanged across a failure means nothing was committed."""
-    return _commits.get()
 
 
 class UTCDateTime(TypeDecorator):
@@ -62,7 +58,9 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True)
         event.listen(engine, "do_connect", _patient_connect)
-        event.listen(engine, "commit", _count_commit)
+        event.listen(engine, "commit", count_commit)
+        ask_about_lost_commits(engine, lambda: _patient_connect(
+            engine.dialect, None, *engine.dialect.create_connect_args(engine.url)))
         return engine
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -81,12 +79,8 @@ def make_engine(url: str) -> Engine:
     def _on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
-    event.listen(engine, "commit", _count_commit)
+    event.listen(engine, "commit", count_commit)
     return engine
-
-
-def _count_commit(_connection) -> None:
-    _commits.set(_commits.get() + 1)  # before the COMMIT is sent: one that fails half-way counts too
 
 
 def _patient_connect(dialect, _record, cargs, cparams):

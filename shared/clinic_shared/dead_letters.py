@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("service", choices=sorted(CONSUMES))
     args = parser.parse_args(argv)
     settings = load_settings(args.service)
-    topology = Topology(settings.topology_prefix)
+    topology = Topology.of(settings)
     with connect(settings) as connection:
         topology.declare(connection)
         if args.action == "list":

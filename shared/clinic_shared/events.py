@@ -17,6 +17,7 @@ the upgrade and still in flight is handled, its reasons ignored. Drop it once no
 """
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime, timezone
 
@@ -200,6 +201,9 @@ class UnknownEvent(Exception):
     pass
 
 
+_ENVELOPE = EnvelopeSchema()
+
+
 def make_envelope(event_type: str, data: dict, producer: str, correlation_id: str | None = None,
                   version: int | None = None, occurred_at: datetime | None = None) -> dict:
     """Build an envelope, checking `data` against its schema so a bad event never leaves.
@@ -207,10 +211,7 @@ def make_envelope(event_type: str, data: dict, producer: str, correlation_id: st
     `version` defaults to the newest one of the type. A field the schema does not declare is refused:
     only what the schema says leaves a service (an answer cannot ride along unnoticed)."""
     version = version if version is not None else newest_version(event_type)
-    schema = EVENT_SCHEMAS.get((event_type, version))
-    if schema is None:
-        raise UnknownEvent(f"{event_type} v{version}")
-    errors = schema(unknown=RAISE).validate(data)
+    errors = _checker(event_type, version).validate(data)
     if errors:
         raise ValidationError(errors)
     return {
@@ -224,6 +225,26 @@ def make_envelope(event_type: str, data: dict, producer: str, correlation_id: st
     }
 
 
+@functools.lru_cache(maxsize=None)
+def _checker(event_type: str, version: int) -> Schema:
+    """One schema instance per event type and version, made on first use: building a marshmallow schema
+    (and its nested ones) costs more than validating with it, and an instance can be used again and by
+    several threads (loading and validating keep no state on it)."""
+    schema = EVENT_SCHEMAS.get((event_type, version))
+    if schema is None:
+        raise UnknownEvent(f"{event_type} v{version}")
+    return schema(unknown=RAISE)
+
+
+@functools.lru_cache(maxsize=None)
+def _loader(event_type: str, version: int) -> Schema:
+    schema = EVENT_SCHEMAS.get((event_type, version))
+    if schema is None:
+        raise UnknownEvent(f"{event_type} v{version}")
+    return schema()
+
+
+@functools.lru_cache(maxsize=None)
 def newest_version(event_type: str) -> int:
     versions = [version for (name, version) in EVENT_SCHEMAS if name == event_type]
     if not versions:
@@ -233,8 +254,5 @@ def newest_version(event_type: str) -> int:
 
 def parse_envelope(body: dict) -> tuple[dict, dict]:
     """Return (envelope, data) with `data` loaded by its schema; raise ValidationError or UnknownEvent."""
-    envelope = EnvelopeSchema().load(body)
-    schema = EVENT_SCHEMAS.get((envelope["type"], envelope["version"]))
-    if schema is None:
-        raise UnknownEvent(f"{envelope['type']} v{envelope['version']}")
-    return envelope, schema().load(envelope["data"])
+    envelope = _ENVELOPE.load(body)
+    return envelope, _loader(envelope["type"], envelope["version"]).load(envelope["data"])

@@ -2,13 +2,39 @@
 
 Logs become JSON lines, gunicorn's own included; each request is logged by the app itself (with its
 request id), so gunicorn's plain-text access log stays off. `--name <service>` names the service.
+
+Worker processes and threads per process are settings, `CLINIC_WEB_WORKERS` (default: the cores this
+process may run on) and `CLINIC_WEB_THREADS` (default 4); `--workers`/`--threads` on the command line win.
 """
 from __future__ import annotations
 
 import logging
+import os
+from typing import Mapping
 
 from clinic_shared.logs import configure_logging
 
+DEFAULT_THREADS = 4
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a container's cpuset included), at least one."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def count_setting(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name) or str(default)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, not {value}")
+    return value
+
+
+workers = count_setting(os.environ, "CLINIC_WEB_WORKERS", usable_cores())
+threads = count_setting(os.environ, "CLINIC_WEB_THREADS", DEFAULT_THREADS)
 accesslog = None
 graceful_timeout = 20
 # An idle kept-alive connection is closed after this long. gunicorn's 2 s meant clients (and the gateway's

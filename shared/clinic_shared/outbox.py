@@ -16,6 +16,7 @@ they hold the events' data, client contact details included, and are never read 
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .db import UTCDateTime, utcnow
 from .events import make_envelope
-from .wakeups import notify
+from .wakeups import notifying
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +51,18 @@ def add_event(session: Session, outbox: Table, event_type: str, data: dict, prod
     """Record an event (the newest version of its type) to publish once the surrounding transaction
     commits. Returns the envelope."""
     envelope = make_envelope(event_type, data, producer, correlation_id)
-    session.execute(outbox.insert().values(
-        event_id=envelope["event_id"], type=event_type, body=json.dumps(envelope),
-        created_at=utcnow(), published_at=None,
-    ))
-    notify(session, OUTBOX_CHANNEL)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    session.execute(_insert_event(outbox, postgres), {
+        "event_id": envelope["event_id"], "type": event_type, "body": json.dumps(envelope),
+        "created_at": utcnow(), "published_at": None,
+    })
     return envelope
+
+
+@functools.lru_cache(maxsize=None)
+def _insert_event(outbox: Table, postgres: bool):
+    """Built once per table: SQLAlchemy memoises its cache key, so each use finds the compiled form at once."""
+    return notifying(outbox.insert(), OUTBOX_CHANNEL) if postgres else outbox.insert()
 
 
 class OutboxRelay:

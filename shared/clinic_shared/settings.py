@@ -35,6 +35,8 @@ class Settings:
     client_token_ttl_seconds: int = 90 * 24 * 3600
     worker_heartbeat_timeout_seconds: float = 30.0
     message_retention_days: float = 7.0  # published outbox rows and inbox rows are deleted after this
+    quorum_queues: bool = False  # RabbitMQ quorum queues (clinic_shared.topology)
+    worker_alive_file: Path | None = None  # touched by the worker while its loops live (clinic_shared.healthcheck)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -70,7 +72,7 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
     default_db = f"sqlite:///{data_dir / (service + '.db')}"
     service_urls = {
         name: env.get(f"CLINIC_{name.upper()}_URL")
-        or f"http://127.0.0.1:{_port(env, name)}"
+        or f"http://127.0.0.1:{port_of(env, name)}"
         for name in SERVICES
     }
     return Settings(
@@ -83,12 +85,21 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         secret_key=env.get("CLINIC_SECRET_KEY") or read_or_create_secret(data_dir / "secret-key"),
         timezone=env.get("CLINIC_TIMEZONE") or "Europe/London",
         rate_limit=env.get("CLINIC_RATE_LIMIT") or "120/minute",
-        port=_port(env, service),
+        port=port_of(env, service),
         topology_prefix=env.get("CLINIC_TOPOLOGY_PREFIX") or "clinic",
         service_urls=service_urls,
         worker_heartbeat_timeout_seconds=float(env.get("CLINIC_WORKER_HEARTBEAT_TIMEOUT") or 30),
         message_retention_days=_positive(env, "CLINIC_MESSAGE_RETENTION_DAYS", 7.0),
+        quorum_queues=_flag(env, "CLINIC_QUORUM_QUEUES"),
+        worker_alive_file=Path(env["CLINIC_WORKER_ALIVE_FILE"]) if env.get("CLINIC_WORKER_ALIVE_FILE") else None,
     )
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = (env.get(name) or "0").strip().lower()
+    if value not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        raise ValueError(f"{name} must be 1 or 0 (true or false), not {value!r}")
+    return value in ("1", "true", "yes", "on")
 
 
 def _positive(env: Mapping[str, str], name: str, default: float) -> float:
@@ -98,7 +109,8 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def _port(env: Mapping[str, str], service: str) -> int:
+def port_of(env: Mapping[str, str], service: str) -> int:
+    """The port `service` ("gateway" or one of SERVICES) listens on by its settings."""
     name = "CLINIC_PORT" if service == "gateway" else f"CLINIC_{service.upper()}_PORT"
     return int(env.get(name) or DEFAULT_SERVICE_PORTS[service])
 

@@ -36,6 +36,11 @@ class TcpProxy:
         return self
 
     @property
+    def upstream(self) -> tuple[str, int]:
+        """The backend's own address: for a test's connection that no cut may touch."""
+        return self._upstream
+
+    @property
     def is_cut(self) -> bool:
         return self._listener is None
 

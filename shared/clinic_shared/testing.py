@@ -117,7 +117,8 @@ def topology_prefix():
 
         try:
             with Connection(AMQP_URL, connect_timeout=3) as connection:
-                Topology(prefix).delete(connection)
+                for quorum in (False, True):
+                    Topology(prefix, quorum=quorum).delete(connection)
         except Exception:
             pass  # a test that never touched RabbitMQ left nothing to delete
 
@@ -136,7 +137,7 @@ def drain_queue(settings, queue, seconds: float = 3) -> list:
 
     got = []
     with connect(settings) as connection:
-        Topology(settings.topology_prefix).declare(connection)
+        Topology.of(settings).declare(connection)
         queue = connection.SimpleQueue(queue, no_ack=False)
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:

@@ -7,6 +7,15 @@
 
 kombu's file transport only routes a topic exchange the publishing process itself declared, so
 publishers declare the whole topology too.
+
+With `quorum` (CLINIC_QUORUM_QUEUES, on in docker-compose.yml) both queues are RabbitMQ quorum queues,
+replicated over the cluster's nodes so that one node can fail without losing a message. A message the
+broker has handed out `delivery_limit` times without an ack (its consumer died each time) is
+dead-lettered, at-least-once: the dead-letter queue confirms it before the queue lets it go. Our own
+consumer counts the failures it sees (inbox.py); the broker's limit catches a message that kills its
+consumer. RabbitMQ cannot turn a classic queue into a quorum queue, so these queues have names of their
+own (`<prefix>.<service>.quorum`, `….quorum.dlq`); README "Quorum queues" says how to move an existing
+installation over.
 """
 from __future__ import annotations
 
@@ -32,9 +41,21 @@ CONSUMES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Deliveries without an ack before the broker dead-letters a message. High: a stopped or killed worker
+# returns all of its prefetched messages (counted for each), and a restart is not the message's fault.
+DELIVERY_LIMIT = 50
+
+
 @dataclass(frozen=True)
 class Topology:
     prefix: str = "clinic"
+    quorum: bool = False
+    delivery_limit: int = DELIVERY_LIMIT
+
+    @classmethod
+    def of(cls, settings) -> "Topology":
+        """The topology a service's settings ask for: quorum queues only on RabbitMQ (the file transport has none)."""
+        return cls(settings.topology_prefix, quorum=settings.quorum_queues and not settings.uses_file_broker)
 
     @property
     def events(self) -> Exchange:
@@ -45,10 +66,13 @@ class Topology:
         return Exchange(f"{self.prefix}.dead-letter", type="direct", durable=True)
 
     def queue_name(self, service: str) -> str:
-        return f"{self.prefix}.{service}"
+        return f"{self.prefix}.{service}.quorum" if self.quorum else f"{self.prefix}.{service}"
 
     def dead_letter_queue_name(self, service: str) -> str:
-        return f"{self.prefix}.{service}.dlq"
+        return f"{self.queue_name(service)}.dlq"
+
+    def _queue_type(self) -> dict:
+        return {"x-queue-type": "quorum"} if self.quorum else {}
 
     def queue(self, service: str) -> Queue:
         name = self.queue_name(service)
@@ -59,12 +83,22 @@ class Topology:
             queue_arguments={
                 "x-dead-letter-exchange": self.dead_letter.name,
                 "x-dead-letter-routing-key": self.dead_letter_queue_name(service),
+                **self._quorum_arguments(),
             },
         )
 
+    def _quorum_arguments(self) -> dict:
+        if not self.quorum:
+            return {}
+        # at-least-once dead-lettering needs reject-publish: a full queue refuses a publish (the publisher's
+        # confirm fails and it retries) instead of dropping its oldest message.
+        return {**self._queue_type(), "x-delivery-limit": self.delivery_limit,
+                "x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"}
+
     def dead_letter_queue(self, service: str) -> Queue:
         name = self.dead_letter_queue_name(service)
-        return Queue(name, exchange=self.dead_letter, routing_key=name, durable=True)
+        return Queue(name, exchange=self.dead_letter, routing_key=name, durable=True,
+                     queue_arguments=self._queue_type())
 
     def all_queues(self) -> list[Queue]:
         return [q for service in CONSUMES for q in (self.queue(service), self.dead_letter_queue(service))]

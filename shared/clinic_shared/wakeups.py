@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 
-from sqlalchemy import text
+from sqlalchemy import func, literal, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,12 @@ def notify(session: Session, channel: str) -> None:
     """Wake whoever listens on `channel` once the session's transaction commits (PostgreSQL only)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
+
+
+def notifying(statement, channel: str):
+    """`statement` (an INSERT or UPDATE, for PostgreSQL) that also notifies `channel` as `notify` does, through
+    its RETURNING clause: one statement instead of two. A statement that touches no row notifies nobody."""
+    return statement.returning(func.pg_notify(literal(channel), literal("")))
 
 
 class Listener:

@@ -91,7 +91,7 @@ def message_pruner(parts: WorkerParts) -> Callable[[], tuple[int, int]]:
 
 def run_worker(parts: WorkerParts, stop: threading.Event | None = None) -> None:
     stop = stop or threading.Event()
-    topology = Topology(parts.settings.topology_prefix)
+    topology = Topology.of(parts.settings)
     threads = []
 
     engine = parts.session_factory.kw["bind"]
@@ -139,7 +139,10 @@ def run_worker(parts: WorkerParts, stop: threading.Event | None = None) -> None:
     for thread in threads:
         thread.start()
     log.info("worker of %s started", parts.settings.service)
+    alive_file = parts.settings.worker_alive_file
     while not stop.is_set():
+        if alive_file is not None and all(thread.is_alive() for thread in threads):
+            alive_file.touch()  # the container's health check reads its age (clinic_shared.healthcheck)
         stop.wait(0.5)
     if consumer is not None:
         consumer.should_stop = True

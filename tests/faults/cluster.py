@@ -38,7 +38,8 @@ def doubled(commands: dict[str, str]) -> dict[str, str]:
     out = {}
     for name, command in commands.items():
         if "gunicorn " in command:
-            command = re.sub(r"--workers \d+", "--workers 1", command.replace("gunicorn ", "gunicorn --reuse-port ", 1))
+            command = re.sub(r" --workers (\d+|\$\([^)]*\))", "", command)  # the Procfile's, if any: one each here
+            command = command.replace("gunicorn ", "gunicorn --reuse-port --workers 1 ", 1)
         for replica in REPLICAS:
             out[f"{name}-{replica}"] = command
     return out

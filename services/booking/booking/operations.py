@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Callable, Sequence
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,6 +25,7 @@ from clinic_shared.errors import ApiError, validation_error
 from clinic_shared.audit import record_audit
 from clinic_shared.auth import Principal
 from clinic_shared.outbox import add_event
+from clinic_shared.paging import Position
 
 from .domain.availability import Slot, range_slots
 from .domain.booking_rules import check_session
@@ -36,7 +37,7 @@ from .domain.treatments import CONSULTATION, TREATMENT, duration_of, unknown_are
 from .domain.violations import RuleViolation
 from .settings import BookingSettings
 from .store import repository, waitlist_repository
-from .store.tables import bookings, closures, courses, idempotency_keys, outbox
+from .store.tables import closures, courses, idempotency_keys, outbox
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +116,10 @@ class Scheduler:
                             "phone": screening.client_phone})
         return data
 
-    def _emit(self, session: Session, event_type: str, row, **extra) -> None:
-        screening = repository.screening(session, row.screening_id)
+    def _emit(self, session: Session, event_type: str, row, screening=None, **extra) -> None:
+        """Add the event of `row`'s change to the outbox; `screening` (the row's, if the caller has it) names the client."""
+        if screening is None:
+            screening = repository.screening(session, row.screening_id)
         add_event(session, outbox, event_type, {**self._snapshot(row, screening), **extra},
                   producer=PRODUCER, correlation_id=self._correlation_id())
         if event_type in AUDITED_BOOKING_EVENTS:
@@ -164,8 +167,9 @@ class Scheduler:
                     return True
         return False
 
-    def _screening_for(self, session: Session, client_id: str, screening_id: str, lock: bool = True):
-        screening = repository.screening(session, screening_id, lock=lock)
+    def _screening_for(self, session: Session, client_id: str, screening_id: str, lock: bool = True,
+                       guard_days: Sequence[date] = ()):
+        screening = repository.screening(session, screening_id, lock=lock, guard_days=guard_days)
         if screening is None:
             retry = self._settings.screening_retry_after_seconds
             raise ApiError(409, "screening_pending",
@@ -182,15 +186,18 @@ class Scheduler:
         day = start.astimezone(self._rules.timezone).date()
         repository.guard_day(session, day, exclusive=False)
         closed = repository.closed_dates(session, day, day)
-        others = []
-        if booking_type == TREATMENT:
-            others = repository.treatment_starts(session, screening.client_id, exclude_id) + list(extra_starts)
-        end = check_session(booking_type, areas, start, now, self._rules, closed, others)
         margin = timedelta(days=1)  # a whole day around it: enough for turnover and the day's load
-        busy = repository.busy_between(session, start - margin, end + margin, exclude_id)
+        # The session's length needs nothing read (and is check_session's first check, so errors come in the
+        # same order): the window of busy practitioners is known before reading, and both reads are one statement.
+        window = (start - margin, start + duration_of(booking_type, areas, self._rules) + margin)
+        if booking_type == TREATMENT:
+            busy, others = repository.around_a_session(session, *window, screening.client_id, exclude_id)
+            others += list(extra_starts)
+        else:
+            busy, others = repository.busy_between(session, *window, exclude_id), []
         # Time held for a waiting client's offer is taken for everyone else (booking README "Waitlist").
-        busy += waitlist_repository.holds_between(session, start - margin, end + margin, now,
-                                                  except_client=screening.client_id)
+        busy += waitlist_repository.holds_between(session, *window, now, except_client=screening.client_id)
+        end = check_session(booking_type, areas, start, now, self._rules, closed, others)
         practitioner = choose_practitioner(start, end, busy, self._rules)
         if practitioner is None:
             raise RuleViolation("slot_unavailable", "That time has just been taken; please choose another slot.",
@@ -199,15 +206,15 @@ class Scheduler:
 
     def _insert_booking(self, session: Session, screening, booking_type: str, areas: list[str],
                         start: datetime, end: datetime, practitioner, now: datetime,
-                        course_id: str | None = None) -> str:
-        booking_id = str(uuid.uuid4())
-        session.execute(bookings.insert().values(
-            id=booking_id, reference=new_reference(), status=CONFIRMED, version=FIRST_VERSION,
+                        course_id: str | None = None):
+        """Insert the booking; returns its row as stored."""
+        return repository.insert_booking(session, dict(
+            id=str(uuid.uuid4()), reference=new_reference(), status=CONFIRMED, version=FIRST_VERSION,
             type=booking_type, areas=areas,
             start_at=start, end_at=end, blocked_until=end + timedelta(minutes=self._rules.turnover_minutes),
             practitioner_id=practitioner.id, practitioner_name=practitioner.name,
-            client_id=screening.client_id, screening_id=screening.id, course_id=course_id, created_at=now))
-        return booking_id
+            client_id=screening.client_id, screening_id=screening.id, course_id=course_id, created_at=now,
+            cancelled_at=None, cancel_reason=None, completed_at=None))
 
     def _retrying(self, work: Callable[[Session], object]):
         """Run `work` in a transaction; a constraint the database enforced (a practitioner taken
@@ -230,9 +237,11 @@ class Scheduler:
         request_hash = hashlib.sha256(json.dumps(
             [screening_id, booking_type, areas, start.timestamp()]).encode()).hexdigest()
 
+        day = start.astimezone(self._rules.timezone).date()
+
         def work(session: Session) -> Booked:
             now = self._clock()
-            screening = self._screening_for(session, client_id, screening_id)
+            screening = self._screening_for(session, client_id, screening_id, guard_days=(day,))
             # Look the key up only after the screening's lock: a concurrent replay that waited for it then
             # sees the first request's booking and returns it, instead of judging its own as a second one.
             if idempotency_key is not None:
@@ -247,16 +256,14 @@ class Scheduler:
                 end, practitioner = self._place(session, screening, booking_type, areas, start, now)
             except RuleViolation as violation:
                 raise rule_error(violation)
-            booking_id = self._insert_booking(session, screening, booking_type, areas, start, end,
-                                              practitioner, now)
+            row = self._insert_booking(session, screening, booking_type, areas, start, end, practitioner, now)
             # Booking the time a waitlist offer holds for this client fulfils the offer.
-            waitlist_repository.mark_booked(session, client_id, booking_type, start, booking_id, now)
+            waitlist_repository.mark_booked(session, client_id, booking_type, start, row.id, now)
             if idempotency_key is not None:
                 session.execute(idempotency_keys.insert().values(
                     client_id=client_id, key=idempotency_key, request_hash=request_hash,
-                    booking_id=booking_id, created_at=now))
-            row = repository.booking(session, booking_id)
-            self._emit(session, "booking.confirmed", row)
+                    booking_id=row.id, created_at=now))
+            self._emit(session, "booking.confirmed", row, screening)
             return Booked(row, created=True)
 
         return self._with_screening(screening_id, work)
@@ -269,12 +276,13 @@ class Scheduler:
             raise not_found()
         return row
 
-    def list_bookings(self, client_id: str | None, day: date | None = None):
+    def list_bookings(self, client_id: str | None, day: date | None, *, limit: int, after: Position | None):
+        """A page of bookings by (start, id) after `after`, with one more row when there is a next page."""
         start = end = None
         if day is not None:
             start, end = repository.local_day_bounds(day, self._rules.timezone)
         with self._sessions() as session:
-            return repository.list_bookings(session, client_id, start, end)
+            return repository.booking_page(session, client_id, start, end, limit=limit, after=after)
 
     def _confirmed_for_change(self, session: Session, booking_id: str, client_id: str | None,
                               expected_version: int | None):
@@ -294,12 +302,10 @@ class Scheduler:
         """Write `values` only over the booking as it was read (still confirmed, same version) and raise its
         version. Under the row lock this always matches; the condition keeps the write safe even for a
         caller that read without the lock (of two such changes, the second finds nothing and gets 409)."""
-        changed = session.execute(update(bookings).where(
-            bookings.c.id == seen.id, bookings.c.status == CONFIRMED, bookings.c.version == seen.version,
-        ).values(version=next_version(seen.version), **values)).rowcount
-        row = repository.booking(session, seen.id)
-        if changed != 1:
-            raise changed_meanwhile(row)
+        row = repository.update_booking(session, seen.id, CONFIRMED, seen.version,
+                                        dict(version=next_version(seen.version), **values))
+        if row is None:
+            raise changed_meanwhile(repository.booking(session, seen.id))
         return row
 
     def cancel(self, booking_id: str, client_id: str | None, reason: str | None,
@@ -338,7 +344,7 @@ class Scheduler:
                 session, row, start_at=start, end_at=end,
                 blocked_until=end + timedelta(minutes=self._rules.turnover_minutes),
                 practitioner_id=practitioner.id, practitioner_name=practitioner.name)
-            self._emit(session, "booking.rescheduled", new, previous_start=to_local_iso(row.start_at, tz),
+            self._emit(session, "booking.rescheduled", new, screening, previous_start=to_local_iso(row.start_at, tz),
                        previous_end=to_local_iso(row.end_at, tz))
             return new
 
@@ -371,11 +377,10 @@ class Scheduler:
                     error = rule_error(violation, session=number, start=local_start, reason=violation.message)
                     error.message = f"Session {number} of the course ({local_start}) cannot be booked: {violation.message}"
                     raise error
-                booking_id = self._insert_booking(session, screening, TREATMENT, areas, start, end,
-                                                  practitioner, now, course_id=course_id)
-                placed.append((start, booking_id))
-            for _, booking_id in placed:
-                self._emit(session, "booking.confirmed", repository.booking(session, booking_id))
+                placed.append((start, self._insert_booking(session, screening, TREATMENT, areas, start, end,
+                                                           practitioner, now, course_id=course_id)))
+            for _, row in placed:
+                self._emit(session, "booking.confirmed", row, screening)
             return self._course(session, course_id)
 
         return self._with_screening(screening_id, work)

@@ -1,39 +1,73 @@
-"""Applying the rate limit to the gateway's `/api` requests (the rules are in rate_limit.py)."""
+"""Applying the rate limit to the gateway's `/api` requests, with flask-limiter.
+
+Two limits of `CLINIC_RATE_LIMIT` each, shared by every `/api` path: one per client address and one per
+bearer token. A moving window: at most N requests in any period (a refused request is not counted).
+Counted in Redis when `CLINIC_REDIS_URL` is set, so every gateway process and replica shares one count;
+otherwise in this process's memory (then each process counts on its own: N per period per process).
+If Redis stops answering, each process counts in memory until it is back instead of failing requests.
+"""
 from __future__ import annotations
 
 import hashlib
+import time
 
 from flask import Flask, request
+from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
 
-from clinic_shared.errors import ApiError
+from clinic_shared.errors import error_response
 
-from .rate_limit import Rate, RateLimiter, retry_after_header
+from .rate_limit import Rate, retry_after_header
 
 # Health is polled by orchestrators and `make run`; limiting it would only hide readiness.
 UNLIMITED_PATHS = frozenset({"/api/health"})
+REDIS_TIMEOUT_SECONDS = 0.5  # a Redis that hangs must not hold requests: past this, memory counts instead
 
 
-def install_rate_limit(app: Flask, rate: Rate | None) -> None:
+def install_rate_limit(app: Flask, rate: Rate | None, redis_url: str | None, key_prefix: str) -> Limiter | None:
     if rate is None:
-        return
-    limiter = RateLimiter(rate)
-
-    @app.before_request
-    def _limit():
-        if not request.path.startswith("/api/") or request.path in UNLIMITED_PATHS:
-            return None
-        wait = limiter.acquire(limit_keys(request.remote_addr, request.headers.get("Authorization")))
-        if wait is not None:
-            raise ApiError(429, "rate_limited", "Too many requests; please wait a moment and try again.",
-                           {"retry_after_seconds": int(retry_after_header(wait))},
-                           headers={"Retry-After": retry_after_header(wait)})
         return None
+    storage = {"storage_uri": "memory://"}
+    if redis_url:
+        storage = {"storage_uri": redis_url, "in_memory_fallback_enabled": True,
+                   "storage_options": {"socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+                                       "socket_timeout": REDIS_TIMEOUT_SECONDS}}
+    limiter = Limiter(
+        address_key,
+        application_limits=[
+            ApplicationLimit(rate.text, key_function=address_key, exempt_when=_not_limited),
+            ApplicationLimit(rate.text, key_function=token_key,
+                             exempt_when=lambda: _not_limited() or token_key() == ""),
+        ],
+        strategy="moving-window", key_prefix=key_prefix, headers_enabled=False, **storage)
+    limiter.init_app(app)
+
+    @app.errorhandler(RateLimitExceeded)
+    def _refused(_exc):
+        breached = limiter.current_limit
+        wait = breached.window[0] - time.time() if breached is not None else 1.0
+        retry_after = retry_after_header(wait)
+        return error_response(429, "rate_limited", "Too many requests; please wait a moment and try again.",
+                              {"retry_after_seconds": int(retry_after)}, headers={"Retry-After": retry_after})
+
+    return limiter
 
 
-def limit_keys(address: str | None, authorization: str | None) -> list[str]:
-    """One bucket per client address and one per bearer token (hashed: no tokens kept in memory)."""
-    keys = [f"address:{address or 'unknown'}"]
+def _not_limited() -> bool:
+    return not request.path.startswith("/api/") or request.path in UNLIMITED_PATHS
+
+
+def address_key() -> str:
+    """The client's address: the peer, or what the trusted proxies said it was (ProxyFix sets remote_addr)."""
+    return f"address:{request.remote_addr or 'unknown'}"
+
+
+def token_key() -> str:
+    """The bearer token, hashed (no token is kept in the limiter's storage); "" when there is none."""
+    return bearer_key(request.headers.get("Authorization"))
+
+
+def bearer_key(authorization: str | None) -> str:
     scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        keys.append("token:" + hashlib.sha256(token.strip().encode()).hexdigest())
-    return keys
+    if scheme.lower() != "bearer" or not token.strip():
+        return ""
+    return "token:" + hashlib.sha256(token.strip().encode()).hexdigest()

@@ -1,6 +1,7 @@
 """Real HTTP upstreams for the gateway's tests: small Flask apps served on free local ports."""
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -8,10 +9,13 @@ import pytest
 from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
 
-from clinic_shared.settings import SERVICES, load_settings
-from clinic_shared.testing import free_port
+from clinic_shared.settings import SERVICES
+from clinic_shared.testing import free_port, missing_backend, port_open
 
 from gateway import create_app
+from gateway.settings import load_gateway_settings
+
+REDIS_URL = os.environ.get("CLINIC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @pytest.fixture
@@ -78,10 +82,10 @@ def echo_service(name: str, openapi: dict | None = None, healthy: bool = True, d
 
 @pytest.fixture
 def gateway_settings(tmp_path):
-    def make(urls: dict[str, str], rate_limit: str = "off"):
-        environ = {"CLINIC_DATA_DIR": str(tmp_path), "CLINIC_RATE_LIMIT": rate_limit}
+    def make(urls: dict[str, str], rate_limit: str = "off", **extra: str):
+        environ = {"CLINIC_DATA_DIR": str(tmp_path), "CLINIC_RATE_LIMIT": rate_limit, **extra}
         environ.update({f"CLINIC_{name.upper()}_URL": url for name, url in urls.items()})
-        return load_settings("gateway", environ)
+        return load_gateway_settings(environ)
 
     return make
 
@@ -107,3 +111,11 @@ def closed_url() -> str:
 @pytest.fixture
 def echo():
     return echo_service
+
+
+@pytest.fixture
+def redis_url():
+    """The local Redis (CLINIC_TEST_REDIS_URL); tests keep their keys apart with a unique prefix."""
+    if not port_open(REDIS_URL, 6379):
+        missing_backend(f"Redis at {REDIS_URL}")
+    return REDIS_URL

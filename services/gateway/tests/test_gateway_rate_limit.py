@@ -1,113 +1,75 @@
-"""The rate limit: parsing the setting, the token buckets, and the gateway applying them."""
+"""The rate limit: the setting, flask-limiter applying it per address and per token, in memory and in a
+shared Redis, and the client address behind trusted proxies (ProxyFix)."""
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
+import redis
+
+from clinic_shared.testing import free_port
 
 from gateway import create_app
-from gateway.limiting import limit_keys
-from gateway.rate_limit import Rate, RateLimiter, parse_rate, retry_after_header
-
-
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
+from gateway.limiting import bearer_key
+from gateway.rate_limit import Rate, parse_rate, retry_after_header
+from gateway.settings import load_gateway_settings, parse_trusted_proxies
 
 
 @pytest.mark.parametrize("text,rate", [
-    ("120/minute", Rate(120, 60.0)), ("5/second", Rate(5, 1.0)), ("1/hour", Rate(1, 3600.0)),
-    (" 10/Minute ", Rate(10, 60.0)), ("off", None), ("OFF", None),
+    ("120/minute", Rate(120, "minute")), ("5/second", Rate(5, "second")), ("1/hour", Rate(1, "hour")),
+    (" 10/Minute ", Rate(10, "minute")), ("off", None), ("OFF", None),
 ])
 def test_parse_rate(text, rate):
     assert parse_rate(text) == rate
 
 
 @pytest.mark.parametrize("text", ["", "10", "10/day", "0/minute", "-1/second", "x/minute", "10/", "/minute",
-                                  "10/minute/2", "1.5/second", "10 / minute"])
+                                  "10/minute/2", "1.5/second", "10 / minute", "10 per minute"])
 def test_parse_rate_refuses_anything_else(text):
     with pytest.raises(ValueError):
         parse_rate(text)
 
 
-def test_n_requests_pass_then_the_next_waits_one_interval():
-    clock = Clock()
-    limiter = RateLimiter(Rate(3, 60.0), clock)
-    assert [limiter.acquire(["a"]) for _ in range(3)] == [None, None, None]
-    assert limiter.acquire(["a"]) == pytest.approx(20.0)
-    clock.now += 10
-    assert limiter.acquire(["a"]) == pytest.approx(10.0)
-    clock.now += 10
-    assert limiter.acquire(["a"]) is None
-    assert limiter.acquire(["a"]) == pytest.approx(20.0)
+def test_a_rate_reads_as_flask_limiter_expects():
+    assert Rate(120, "minute").text == "120/minute"
 
 
-def test_refill_never_exceeds_the_burst():
-    clock = Clock()
-    limiter = RateLimiter(Rate(2, 1.0), clock)
-    clock.now += 3600
-    assert [limiter.acquire(["a"]) is None for _ in range(3)] == [True, True, False]
-
-
-def test_keys_are_counted_separately():
-    limiter = RateLimiter(Rate(1, 60.0), Clock())
-    assert limiter.acquire(["a"]) is None
-    assert limiter.acquire(["b"]) is None
-    assert limiter.acquire(["a"]) is not None
-
-
-def test_one_exhausted_key_refuses_and_spends_nothing_from_the_other():
-    limiter = RateLimiter(Rate(2, 60.0), Clock())
-    assert limiter.acquire(["address", "token"]) is None
-    assert limiter.acquire(["token"]) is None
-    assert limiter.acquire(["address", "token"]) is not None  # token is empty
-    assert limiter.acquire(["address"]) is None               # address still had its second request
-    assert limiter.acquire(["address"]) is not None
-
-
-def test_the_wait_is_the_longest_of_the_exhausted_keys():
-    clock = Clock()
-    limiter = RateLimiter(Rate(1, 60.0), clock)
-    limiter.acquire(["a"])
-    clock.now += 30
-    limiter.acquire(["b"])
-    assert limiter.acquire(["a", "b"]) == pytest.approx(60.0)
-
-
-def test_a_repeated_key_counts_once():
-    limiter = RateLimiter(Rate(1, 60.0), Clock())
-    assert limiter.acquire(["a", "a"]) is None
-
-
-def test_idle_buckets_are_forgotten():
-    clock = Clock()
-    limiter = RateLimiter(Rate(5, 60.0), clock)
-    for key in "abc":
-        limiter.acquire([key])
-    assert len(limiter) == 3
-    clock.now += 61
-    limiter.acquire(["d"])
-    assert len(limiter) == 1
-
-
-@pytest.mark.parametrize("seconds,header", [(0.01, "1"), (1.0, "1"), (1.2, "2"), (59.9, "60")])
+@pytest.mark.parametrize("seconds,header", [(0.01, "1"), (1.0, "1"), (1.2, "2"), (59.9, "60"), (-3, "1")])
 def test_retry_after_header_is_whole_seconds_rounded_up(seconds, header):
     assert retry_after_header(seconds) == header
 
 
-def test_limit_keys():
-    assert limit_keys("10.0.0.1", None) == ["address:10.0.0.1"]
-    assert limit_keys("10.0.0.1", "Basic abc") == ["address:10.0.0.1"]
-    keys = limit_keys("10.0.0.1", "Bearer secret-token")
-    assert keys[0] == "address:10.0.0.1" and keys[1].startswith("token:")
-    assert "secret-token" not in keys[1]
-    assert limit_keys("10.0.0.2", "bearer secret-token")[1] == keys[1]
+def test_bearer_key():
+    assert bearer_key(None) == "" and bearer_key("Basic abc") == "" and bearer_key("Bearer  ") == ""
+    key = bearer_key("Bearer secret-token")
+    assert key.startswith("token:") and "secret-token" not in key
+    assert bearer_key("bearer secret-token") == key
+    assert bearer_key("Bearer other-token") != key
+
+
+@pytest.mark.parametrize("text,count", [("0", 0), ("1", 1), (" 2 ", 2)])
+def test_trusted_proxies(text, count):
+    assert parse_trusted_proxies(text) == count
+
+
+@pytest.mark.parametrize("text", ["-1", "one", "1.5", ""])
+def test_trusted_proxies_refuses_anything_else(text):
+    with pytest.raises(ValueError, match="CLINIC_TRUSTED_PROXIES"):
+        parse_trusted_proxies(text)
+
+
+def test_gateway_settings_from_the_environment(tmp_path):
+    defaults = load_gateway_settings({"CLINIC_DATA_DIR": str(tmp_path)})
+    assert (defaults.redis_url, defaults.trusted_proxies) == (None, 0)
+    set_ = load_gateway_settings({"CLINIC_DATA_DIR": str(tmp_path), "CLINIC_REDIS_URL": "redis://r:6379/1",
+                                  "CLINIC_TRUSTED_PROXIES": "2"})
+    assert (set_.redis_url, set_.trusted_proxies) == ("redis://r:6379/1", 2)
 
 
 @pytest.fixture
 def limited(services, gateway_settings):
-    def make(rate):
-        app = create_app(gateway_settings({n: u for n, (_, u) in services.items()}, rate_limit=rate))
-        return app.test_client()
+    def make(rate, **extra):
+        settings = gateway_settings({n: u for n, (_, u) in services.items()}, rate_limit=rate, **extra)
+        return create_app(settings).test_client()
     return make
 
 
@@ -115,14 +77,22 @@ def from_address(address):
     return {"REMOTE_ADDR": address}
 
 
+def refused_properly(response, period_seconds):
+    """A 429 in the contract's envelope, waiting at most the period (the oldest request leaves the window)."""
+    body = response.get_json()["error"]
+    retry_after = int(response.headers["Retry-After"])
+    assert response.status_code == 429 and body["code"] == "rate_limited"
+    assert body["details"] == {"retry_after_seconds": retry_after}
+    assert 1 <= retry_after <= period_seconds
+    return retry_after
+
+
 def test_gateway_limits_per_address(limited):
     client = limited("3/minute")
     for _ in range(3):
         assert client.get("/api/treatments", environ_base=from_address("10.0.0.1")).status_code == 200
     refused = client.get("/api/treatments", environ_base=from_address("10.0.0.1"))
-    assert refused.status_code == 429
-    assert refused.get_json()["error"]["code"] == "rate_limited"
-    assert refused.headers["Retry-After"] == "20"
+    assert refused_properly(refused, 60) > 50  # the first of the three left the window only a moment ago
     assert client.get("/api/treatments", environ_base=from_address("10.0.0.2")).status_code == 200
 
 
@@ -132,9 +102,15 @@ def test_gateway_limits_per_token_across_addresses(limited):
     assert client.get("/api/bookings", headers=token, environ_base=from_address("10.0.0.1")).status_code == 200
     assert client.get("/api/bookings", headers=token, environ_base=from_address("10.0.0.2")).status_code == 200
     refused = client.get("/api/bookings", headers=token, environ_base=from_address("10.0.0.3"))
-    assert refused.status_code == 429
-    assert int(refused.headers["Retry-After"]) == 1800
+    assert refused_properly(refused, 3600) > 3500
     assert client.get("/api/bookings", environ_base=from_address("10.0.0.3")).status_code == 200
+
+
+def test_all_api_paths_share_the_count(limited):
+    client = limited("2/minute")
+    assert client.get("/api/treatments").status_code == 200
+    assert client.post("/api/screenings", json={}).status_code == 200
+    assert client.get("/api/notifications").status_code == 429
 
 
 def test_refused_requests_are_not_forwarded(limited, services):
@@ -160,10 +136,128 @@ def test_a_bad_setting_stops_the_start(gateway_settings, closed_url):
         create_app(gateway_settings({"booking": closed_url}, rate_limit="lots"))
 
 
-def test_concurrent_requests_never_get_more_than_n():
-    from concurrent.futures import ThreadPoolExecutor
-
-    limiter = RateLimiter(Rate(50, 3600.0))
+def test_concurrent_requests_never_get_more_than_n(limited):
+    client = limited("30/hour")
     with ThreadPoolExecutor(max_workers=16) as pool:
-        results = list(pool.map(lambda _: limiter.acquire(["address:x", "token:y"]), range(400)))
-    assert sum(result is None for result in results) == 50
+        statuses = list(pool.map(lambda _: client.get("/api/treatments").status_code, range(120)))
+    assert statuses.count(200) == 30 and statuses.count(429) == 90
+
+
+# ----- behind proxies ----------------------------------------------------------------------------------
+
+def via_proxy(forwarded_for):
+    return {"environ_base": from_address("192.168.0.1"), "headers": {"X-Forwarded-For": forwarded_for}}
+
+
+def test_trusting_one_proxy_keys_on_the_last_hop_of_x_forwarded_for(limited):
+    client = limited("1/minute", CLINIC_TRUSTED_PROXIES="1")
+    assert client.get("/api/treatments", **via_proxy("1.1.1.1, 10.0.0.1")).status_code == 200
+    # What the client itself wrote before the proxy's hop is not believed: same last hop, same client.
+    assert client.get("/api/treatments", **via_proxy("2.2.2.2, 10.0.0.1")).status_code == 429
+    assert client.get("/api/treatments", **via_proxy("10.0.0.2")).status_code == 200
+
+
+def test_trusting_no_proxy_ignores_x_forwarded_for(limited):
+    client = limited("1/minute")
+    assert client.get("/api/treatments", **via_proxy("10.0.0.1")).status_code == 200
+    assert client.get("/api/treatments", **via_proxy("10.0.0.2")).status_code == 429  # the same peer
+
+
+def test_the_forwarded_address_reaches_the_limit_through_a_real_proxy_chain(limited):
+    client = limited("1/minute", CLINIC_TRUSTED_PROXIES="2")
+    assert client.get("/api/treatments", **via_proxy("10.0.0.1, 172.16.0.1")).status_code == 200
+    assert client.get("/api/treatments", **via_proxy("10.0.0.2, 172.16.0.1")).status_code == 200
+    assert client.get("/api/treatments", **via_proxy("9.9.9.9, 10.0.0.1, 172.16.0.1")).status_code == 429
+
+
+# ----- shared in Redis -----------------------------------------------------------------------------------
+
+@pytest.fixture
+def shared_limit(redis_url, limited):
+    """make(rate) -> a gateway app counting in the local Redis under this test's own key prefix (or `prefix`)."""
+    prefixes = [f"clinic-test-{uuid.uuid4().hex[:10]}"]
+
+    def make(rate, prefix=prefixes[0]):
+        prefixes.append(prefix)
+        return limited(rate, CLINIC_REDIS_URL=redis_url, CLINIC_TOPOLOGY_PREFIX=prefix)
+
+    yield make
+    store = redis.Redis.from_url(redis_url)
+    for prefix in set(prefixes):
+        keys = list(store.scan_iter(match=f"*{prefix}-gateway/*"))
+        if keys:
+            store.delete(*keys)
+
+
+def test_two_gateways_sharing_redis_share_one_limit(shared_limit):
+    first, second = shared_limit("3/minute"), shared_limit("3/minute")
+    assert first.get("/api/treatments").status_code == 200
+    assert second.get("/api/treatments").status_code == 200
+    assert first.get("/api/treatments").status_code == 200
+    refused_properly(second.get("/api/treatments"), 60)
+    refused_properly(first.get("/api/treatments"), 60)
+    assert first.get("/api/treatments", environ_base=from_address("10.0.0.9")).status_code == 200
+
+
+def test_another_deployment_on_the_same_redis_counts_apart(shared_limit):
+    ours = shared_limit("1/minute")
+    theirs = shared_limit("1/minute", prefix=f"clinic-test-{uuid.uuid4().hex[:10]}")
+    assert ours.get("/api/treatments").status_code == 200
+    assert theirs.get("/api/treatments").status_code == 200
+    assert ours.get("/api/treatments").status_code == 429
+
+
+def test_concurrent_requests_through_two_gateways_never_get_more_than_n(shared_limit):
+    clients = [shared_limit("30/hour"), shared_limit("30/hour")]
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = list(pool.map(lambda i: clients[i % 2].get("/api/treatments").status_code, range(120)))
+    assert statuses.count(200) == 30 and statuses.count(429) == 90
+
+
+def test_an_unreachable_redis_counts_in_memory_instead_of_failing(limited):
+    client = limited("2/minute", CLINIC_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    assert [client.get("/api/treatments").status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_gunicorn_workers_sharing_redis_allow_n_in_all(echo, serve, redis_url, tmp_path):
+    """Three gunicorn worker processes (sync: each takes one request at a time, and the upstream is slow, so
+    concurrent requests spread over them) count in one Redis: N pass in all, not N per process."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    from clinic_shared.settings import SERVICES
+
+    urls = {name: serve(echo(name, delay=0.3)) for name in SERVICES}
+    port, prefix = free_port(), f"clinic-test-{uuid.uuid4().hex[:10]}"
+    environ = {**os.environ, "CLINIC_DATA_DIR": str(tmp_path), "CLINIC_RATE_LIMIT": "6/hour",
+               "CLINIC_REDIS_URL": redis_url, "CLINIC_TOPOLOGY_PREFIX": prefix,
+               **{f"CLINIC_{name.upper()}_URL": url for name, url in urls.items()}}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "3",
+         "-c", "python:clinic_shared.gunicorn_conf", "--name", "gateway", "gateway:create_app()"],
+        env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.1)
+        url = f"http://127.0.0.1:{port}/api/treatments"
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            statuses = list(pool.map(lambda _: requests.get(url, timeout=30).status_code, range(24)))
+        assert statuses.count(200) == 6 and statuses.count(429) == 18
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        store = redis.Redis.from_url(redis_url)
+        keys = list(store.scan_iter(match=f"*{prefix}-gateway/*"))
+        if keys:
+            store.delete(*keys)

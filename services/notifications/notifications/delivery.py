@@ -15,6 +15,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from pathlib import Path
+from typing import Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .settings import NotificationSettings
@@ -81,9 +82,10 @@ class SmtpTransport:
         self.starttls = parse_qs(parts.query).get("starttls", ["0"])[0].lower() in ("1", "true", "yes")
         self.timeout = timeout
 
-    def send(self, message: EmailMessage, notification_id: str) -> None:
+    def send(self, message: EmailMessage, notification_id: str, accepted: Callable[[], None] | None = None) -> None:
         """Hand the message over in at most twice `timeout` (connecting, then the whole session), so a
-        send always ends inside the dispatcher's lease; `timeout` alone bounds each read, not a slow server."""
+        send always ends inside the dispatcher's lease; `timeout` alone bounds each read, not a slow server.
+        `accepted` is called the moment the server has accepted the message, before the session is closed."""
         if self.ssl:
             client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
                                       context=ssl.create_default_context())
@@ -104,6 +106,8 @@ class SmtpTransport:
                     if refused_for_good(exc):
                         raise PermanentDeliveryError(f"{type(exc).__name__}: {exc}") from exc
                     raise
+                if accepted is not None:
+                    accepted()
         finally:
             deadline.cancel()
 
@@ -117,7 +121,7 @@ class EmlOutbox:
     def path_for(self, notification_id: str) -> Path:
         return self.directory / f"{notification_id}.eml"
 
-    def send(self, message: EmailMessage, notification_id: str) -> None:
+    def send(self, message: EmailMessage, notification_id: str, accepted: Callable[[], None] | None = None) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         temporary = self.directory / f".{notification_id}.{uuid.uuid4().hex}.tmp"
         try:
@@ -128,6 +132,8 @@ class EmlOutbox:
             os.replace(temporary, self.path_for(notification_id))
         finally:
             temporary.unlink(missing_ok=True)
+        if accepted is not None:
+            accepted()
 
 
 def make_transport(settings: NotificationSettings):

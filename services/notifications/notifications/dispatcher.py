@@ -8,8 +8,10 @@ under a lease that could run out and let another dispatcher send it too. A row w
 while sending is claimed again after its lease.
 
 The one resend left is SMTP's own: a crash (or a lost reply) after the mail server accepted the message
-and before `sent` is committed. That window is the time to commit one row, which is retried in place
-while the database is briefly away; the `Message-ID` is the same, so such a resend is recognisable.
+and before `sent` is committed. That window is one UPDATE and its COMMIT: `sent` is recorded the moment
+the server has accepted the message (before the SMTP session is closed), on a connection taken and checked
+before sending; if the database is briefly away then, it is retried in place. The `Message-ID` is the
+same, so such a resend is recognisable.
 
 A mail server that is down, slow or answering 4xx is retried with a growing backoff until
 `delivery_give_up` after the message was due; a 5xx refusal of the message fails it at once.
@@ -85,13 +87,44 @@ class Dispatcher:
             # message first. Give it back, due now.
             self._finish(row, status=SCHEDULED, not_before=self._clock(), last_error=None)
             return
+        if self._send(row):
+            log.info("sent %s %s", row.kind, row.id)  # the id, never the address: logs hold no personal data
+
+    def _send(self, row) -> bool:
+        """Send, recording `sent` as soon as the mail server has accepted the message; False if it failed."""
+        accepted: list[bool] = []  # [whether `sent` was recorded then], once the server has the message
+        with self._sessions.kw["bind"].connect() as connection:  # taken (and pinged) now, not in the window
+
+            def record_sent() -> None:
+                accepted.append(self._record(connection, row, status=SENT, sent_at=self._clock(), last_error=None))
+
+            try:
+                self._transport.send(build_email(row, self._settings, self._clock()), row.id, accepted=record_sent)
+            except Exception as exc:
+                if not accepted:
+                    self._failed(row, exc)
+                    return False
+                # Closing the session failed after the server had the message: it is sent all the same.
+        if accepted != [True]:  # a transport that does not say, or the database away at that moment
+            self._finish(row, status=SENT, sent_at=self._clock(), last_error=None)
+        return True
+
+    def _record(self, connection, row, **values) -> bool:
+        """Record the outcome of our claim on `connection`, once; False if the database did not take it."""
         try:
-            self._transport.send(build_email(row, self._settings, self._clock()), row.id)
-        except Exception as exc:
-            self._failed(row, exc)
-            return
-        self._finish(row, status=SENT, sent_at=self._clock(), last_error=None)
-        log.info("sent %s %s", row.kind, row.id)  # the id, never the address: logs hold no personal data
+            with connection.begin():
+                connection.execute(self._own_claim(row).values(lease_expires_at=None, updated_at=self._clock(),
+                                                               **values))
+            return True
+        except Exception as exc:  # never raised into the transport: the message is out, whatever this was
+            log.warning("recording %s of %s failed, trying again: %s", values["status"], row.id, exc)
+            return False
+
+    def _own_claim(self, row):
+        """An UPDATE of the row only while it is still our claim: if its lease ran out and another dispatcher
+        took it, that one finishes it."""
+        return update(self._n).where(self._n.c.id == row.id, self._n.c.status == SENDING,
+                                     self._n.c.attempts == row.attempts)
 
     def _no_longer_wanted(self, row) -> str | None:
         """Why a claimed message must not go out after all, or None.
@@ -138,9 +171,8 @@ class Dispatcher:
         while True:
             try:
                 with transaction(self._sessions) as session:
-                    session.execute(update(self._n).where(
-                        self._n.c.id == row.id, self._n.c.status == SENDING, self._n.c.attempts == row.attempts,
-                    ).values(lease_expires_at=None, updated_at=self._clock(), **values))
+                    session.execute(self._own_claim(row).values(lease_expires_at=None, updated_at=self._clock(),
+                                                                **values))
                 return
             except Exception as exc:
                 if not is_transient(exc) or time.monotonic() >= give_up_at:

@@ -188,8 +188,10 @@ class EventHandlers:
     # --- helpers ------------------------------------------------------------------------------
 
     def _known(self, session: Session, booking: Booking):
-        """The projected booking, locked until commit: events of one booking apply one at a time."""
-        return self.repo.booking(session, booking.id, lock=True)
+        """The projected booking, locked until commit (None if this is the first event of it): events of one
+        booking apply one at a time, in whatever order they come."""
+        return self.repo.lock_booking(session, booking.id, self.clock(), client_id=booking.data["client_id"],
+                                      type=booking.type, start=booking.start, end=booking.end)
 
     @staticmethod
     def _is_news(booking: Booking, known) -> bool:

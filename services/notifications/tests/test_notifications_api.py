@@ -56,7 +56,7 @@ def test_a_client_without_booking_id_gets_their_own(client, system):
 def test_another_clients_or_an_unknown_booking_is_an_empty_list(client, system, booking_id):
     # API.md: a filter never answers 404 (the booking may not have reached this service yet).
     response = client.get(f"/api/notifications?booking_id={booking_id}", headers=token_for(system, "c1"))
-    assert response.status_code == 200 and response.get_json() == {"notifications": []}
+    assert response.status_code == 200 and response.get_json() == {"notifications": [], "next_cursor": None}
 
 
 def test_staff_see_everything_and_filter_by_status(client):
@@ -68,7 +68,7 @@ def test_staff_see_everything_and_filter_by_status(client):
     of_b2 = client.get("/api/notifications?booking_id=b2&status=scheduled", headers=STAFF).get_json()
     assert len(of_b2["notifications"]) == 4 and {n["to"] for n in of_b2["notifications"]} == {"bob@example.org"}
     nothing = client.get("/api/notifications?booking_id=nope", headers=STAFF)
-    assert nothing.status_code == 200 and nothing.get_json() == {"notifications": []}
+    assert nothing.status_code == 200 and nothing.get_json() == {"notifications": [], "next_cursor": None}
 
 
 def test_a_message_being_sent_is_still_shown_as_scheduled(client, system, clock):

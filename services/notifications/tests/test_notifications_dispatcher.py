@@ -29,7 +29,7 @@ class FailingTransport:
         self.then = then
         self.calls = 0
 
-    def send(self, message, notification_id):
+    def send(self, message, notification_id, accepted=None):
         self.calls += 1
         if self.calls <= self.failures:
             raise smtplib.SMTPServerDisconnected("connection unexpectedly closed")
@@ -89,6 +89,28 @@ def test_sent_through_a_real_smtp_server(system, clock, booking_data, smtp_serve
     invite = next(p for p in cancellation["message"].walk() if p.get_content_type() == "text/calendar")
     assert invite.get_param("method") == "CANCEL"
     assert {r.status for r in system.messages("b1") if r.kind in ("pre_treatment", "cancellation")} == {"sent"}
+
+
+def test_a_message_is_recorded_sent_the_moment_the_server_accepts_it(system, clock, booking_data, smtp_server):
+    """Before the SMTP session is closed, so that a crash can resend it only within one UPDATE and its COMMIT;
+    and a session that breaks after that (its QUIT) does not make the message go out again."""
+    system.deliver("booking.confirmed", booking_data())
+    seen_at_acceptance = []
+
+    class AcceptedThenTheSessionBreaks(SmtpTransport):
+        def send(self, message, notification_id, accepted=None):
+            def then():
+                accepted()
+                seen_at_acceptance.append((len(smtp_server.messages), system.by_kind("b1")["pre_treatment"].status))
+                raise smtplib.SMTPServerDisconnected("lost while closing the session")
+            super().send(message, notification_id, accepted=then)
+
+    dispatcher = dispatcher_with(system, AcceptedThenTheSessionBreaks(smtp_server.url, timeout=5))
+    assert dispatcher.dispatch_due() == 1
+    assert seen_at_acceptance == [(1, "sent")]
+    clock.advance(system.settings.sending_lease + timedelta(hours=1))
+    assert dispatcher.dispatch_due() == 0 and len(smtp_server.messages) == 1
+    assert system.by_kind("b1")["pre_treatment"].status == "sent"
 
 
 def test_smtp_url_forms():
@@ -262,7 +284,7 @@ class Recording:
     def __init__(self, sent, meanwhile=None, clock=None, takes=timedelta(0)):
         self.sent, self.meanwhile, self.clock, self.takes = sent, meanwhile, clock, takes
 
-    def send(self, message, notification_id):
+    def send(self, message, notification_id, accepted=None):
         self.sent.append(notification_id)
         if self.clock is not None:
             self.clock.advance(self.takes)
@@ -348,7 +370,7 @@ def test_a_database_blip_right_after_the_mail_server_accepted_does_not_send_agai
     sent = []
 
     class AcceptedThenTheDatabaseGoes:
-        def send(self, message, notification_id):
+        def send(self, message, notification_id, accepted=None):
             sent.append(notification_id)
             proxy.cut()  # the mail server has the message; recording `sent` meets no database for a moment
             threading.Timer(1.5, proxy.restore).start()

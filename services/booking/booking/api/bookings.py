@@ -6,6 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from clinic_shared.auth import authorised
+from clinic_shared.paging import page_of
 
 from .context import client_filter, require_client, require_principal, require_staff, scheduler
 from .schemas import (BookingListSchema, BookingRequestSchema, BookingSchema, BookingsQuerySchema,
@@ -31,9 +32,12 @@ class Bookings(MethodView):
     @blp.arguments(BookingsQuerySchema, location="query")
     @blp.response(200, BookingListSchema)
     def get(self, query):
-        """Bookings by start time: a client's own, or all for staff (`?date=` for one day's schedule)."""
-        rows = scheduler().list_bookings(client_filter(g.principal), query.get("date"))
-        return {"bookings": [scheduler().booking_view(r) for r in rows]}
+        """Bookings by start time, then id: a client's own, or all for staff (`?date=` for one day's schedule);
+        in pages of `limit`, the next one from `next_cursor`."""
+        rows = scheduler().list_bookings(client_filter(g.principal), query.get("date"),
+                                         limit=query["limit"], after=query.get("cursor"))
+        page, next_cursor = page_of(rows, query["limit"], lambda r: (r.start_at, r.id))
+        return {"bookings": [scheduler().booking_view(r) for r in page], "next_cursor": next_cursor}
 
 
 @blp.route("/bookings/<booking_id>")

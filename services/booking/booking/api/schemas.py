@@ -8,6 +8,7 @@ from webargs.fields import DelimitedList
 
 from clinic_shared.datetimes import OffsetDateTime
 from clinic_shared.openapi import DOCUMENTED_BY
+from clinic_shared.paging import PageQuerySchema, PageSchema
 
 from ..domain.clinic import ClinicRules
 from ..domain.waitlist import STATUSES as WAITLIST_STATUSES
@@ -173,11 +174,12 @@ class BookingSchema(Schema):
         "description": "Raised by every change; send it as `If-Match` to change only the booking you saw."})
 
 
-class BookingListSchema(Schema):
+class BookingListSchema(PageSchema):
+    """GET /api/bookings: a page of the list, ordered by start, then id."""
     bookings = fields.List(fields.Nested(BookingSchema), required=True)
 
 
-class BookingsQuerySchema(Schema):
+class BookingsQuerySchema(PageQuerySchema):
     date = fields.Date(validate=DATE_RANGE,
                        metadata={"description": "Only bookings starting on this local day.", **DATE_DOC})
 

@@ -1,34 +1,73 @@
-"""Reads and writes of bookings, screenings and closures inside a caller's transaction."""
+"""Reads and writes of bookings, screenings and closures inside a caller's transaction.
+
+The hot paths' statements are built once, here, with bind parameters (not per call): SQLAlchemy then
+memoises each one's cache key and finds its compiled form at once, and building them costs nothing per
+request. tests/test_booking_statements.py holds each hot path to its number of statements.
+"""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Iterable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select, text
+from sqlalchemy import and_, bindparam, func, literal, or_, select, text, update
 from sqlalchemy.orm import Session
+
+from clinic_shared.paging import Position, keyset
 
 from ..domain.lifecycle import COMPLETED, CONFIRMED
 from ..domain.practitioners import Busy
 from .tables import bookings, closures, screenings
 
+GUARDED_DAYS = "booking.guarded_days"  # session.info: days whose shared lock this transaction holds
 
-def screening(session: Session, screening_id: str, lock: bool = False):
-    query = select(screenings).where(screenings.c.id == screening_id)
-    if lock and session.bind.dialect.name == "postgresql":
-        found = session.execute(query).first()
-        if found is not None:
-            # Serialises all of one client's bookings, whichever screening each uses, so the spacing
-            # check (over every treatment of the client) cannot race. Released at commit.
-            session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-                            {"key": f"booking-client:{found.client_id}"})
-        query = query.with_for_update()
-    return session.execute(query).first()
+_SCREENING = select(screenings).where(screenings.c.id == bindparam("screening_id"))
+# On PostgreSQL one statement takes, in this order, the client's lock (serialises all of one client's bookings,
+# whichever screening each uses, so the spacing check over every treatment of the client cannot race), the
+# shared locks of the days about to be booked (guard_day) and the screening's row lock; all are released at
+# commit. The reads that follow run in later statements, so they see whatever committed before the locks.
+_CLIENT_LOCK = func.pg_advisory_xact_lock(
+    func.hashtextextended(literal("booking-client:") + screenings.c.client_id, 0)).label("client_locked")
+_LOCKED_SCREENINGS = {  # by how many days are guarded with it: 0 or 1 (a booking); others take guard_day
+    0: select(screenings, _CLIENT_LOCK).where(screenings.c.id == bindparam("screening_id")).with_for_update(),
+    1: select(screenings, _CLIENT_LOCK, func.pg_advisory_xact_lock_shared(bindparam("day_0")).label("day_locked"))
+    .where(screenings.c.id == bindparam("screening_id")).with_for_update(),
+}
+
+
+def screening(session: Session, screening_id: str, lock: bool = False, guard_days: Iterable[date] = ()):
+    """The screening; with `lock`, locked (and its client's bookings serialised) until commit, and on
+    PostgreSQL `guard_days` (at most one) taken as guard_day(exclusive=False) would, in the same statement."""
+    guard_days = tuple(guard_days)
+    if not lock or session.bind.dialect.name != "postgresql":
+        return session.execute(_SCREENING, {"screening_id": screening_id}).first()
+    params = {"screening_id": screening_id, **{f"day_{i}": _day_key(day) for i, day in enumerate(guard_days)}}
+    found = session.execute(_LOCKED_SCREENINGS[len(guard_days)], params).first()
+    if found is not None:
+        session.info.setdefault(GUARDED_DAYS, set()).update(guard_days)
+    return found
+
+
+_BOOKING = select(bookings).where(bookings.c.id == bindparam("booking_id"))
+_BOOKING_FOR_UPDATE = _BOOKING.with_for_update()
+INSERT_BOOKING = bookings.insert().returning(*bookings.c)
 
 
 def booking(session: Session, booking_id: str, lock: bool = False):
     """The booking; with `lock`, its row stays locked until commit (FOR UPDATE; ignored by SQLite)."""
-    query = select(bookings).where(bookings.c.id == booking_id)
-    return session.execute(query.with_for_update() if lock else query).first()
+    return session.execute(_BOOKING_FOR_UPDATE if lock else _BOOKING, {"booking_id": booking_id}).first()
+
+
+def insert_booking(session: Session, values: dict):
+    """Insert a booking; returns the row as stored (RETURNING: no second read)."""
+    return session.execute(INSERT_BOOKING, values).first()
+
+
+def update_booking(session: Session, booking_id: str, seen_status: str, seen_version: int, values: dict):
+    """Write `values` only over the booking as it was seen; returns the row as stored, or None if it had changed."""
+    return session.execute(update(bookings).where(
+        bookings.c.id == booking_id, bookings.c.status == seen_status, bookings.c.version == seen_version,
+    ).values(**values).returning(*bookings.c)).first()
 
 
 def list_bookings(session: Session, client_id: str | None, start: datetime | None = None,
@@ -45,44 +84,92 @@ def list_bookings(session: Session, client_id: str | None, start: datetime | Non
     return session.execute(query).all()
 
 
+def booking_page(session: Session, client_id: str | None, start: datetime | None, end: datetime | None, *,
+                 limit: int, after: Position | None):
+    """GET /api/bookings: by (start, id) from after `after`, up to `limit` + 1 rows (clinic_shared.paging)."""
+    query = select(bookings)
+    if client_id is not None:
+        query = query.where(bookings.c.client_id == client_id)
+    if start is not None:
+        query = query.where(bookings.c.start_at >= start)
+    if end is not None:
+        query = query.where(bookings.c.start_at < end)
+    return session.execute(keyset(query, bookings.c.start_at, bookings.c.id, after, limit)).all()
+
+
 def busy_between(session: Session, start: datetime, end: datetime, exclude_id: str | None = None) -> list[Busy]:
     """Confirmed bookings that could clash with anything in [start, end): a wide window is cheap."""
-    query = select(bookings.c.practitioner_id, bookings.c.start_at, bookings.c.end_at).where(
-        bookings.c.status == CONFIRMED,
-        bookings.c.start_at < end,
-        bookings.c.blocked_until > start,
-    )
+    query = select(bookings.c.practitioner_id, bookings.c.start_at, bookings.c.end_at).where(_busy(start, end))
     if exclude_id is not None:
         query = query.where(bookings.c.id != exclude_id)
     return [Busy(r.practitioner_id, r.start_at, r.end_at) for r in session.execute(query).all()]
 
 
+def _busy(start: datetime, end: datetime):
+    return and_(bookings.c.status == CONFIRMED, bookings.c.start_at < end, bookings.c.blocked_until > start)
+
+
+def _spacing_counts(client_id: str):
+    """The client's treatments that count for spacing: confirmed or completed."""
+    return and_(bookings.c.client_id == client_id, bookings.c.type == "treatment",
+                bookings.c.status.in_((CONFIRMED, COMPLETED)))
+
+
 def treatment_starts(session: Session, client_id: str, exclude_id: str | None = None) -> list[datetime]:
     """Starts of the client's treatments that count for spacing: confirmed or completed."""
-    query = select(bookings.c.start_at).where(
-        bookings.c.client_id == client_id,
-        bookings.c.type == "treatment",
-        bookings.c.status.in_((CONFIRMED, COMPLETED)),
-    )
+    query = select(bookings.c.start_at).where(_spacing_counts(client_id))
     if exclude_id is not None:
         query = query.where(bookings.c.id != exclude_id)
     return [r.start_at for r in session.execute(query).all()]
 
 
+_AROUND_A_SESSION = select(
+    bookings.c.practitioner_id, bookings.c.start_at, bookings.c.end_at, bookings.c.status,
+    bookings.c.blocked_until, bookings.c.client_id, bookings.c.type,
+).where(
+    or_(_busy(bindparam("start"), bindparam("end")), _spacing_counts(bindparam("client_id"))),
+    bookings.c.id != bindparam("exclude_id"),
+)
+
+
+def around_a_session(session: Session, start: datetime, end: datetime, client_id: str,
+                     exclude_id: str | None = None) -> tuple[list[Busy], list[datetime]]:
+    """busy_between(start, end) and treatment_starts(client_id) in one statement (both indexed: the
+    database ORs the two index scans); a booking in both lists comes back once and counts in each."""
+    rows = session.execute(_AROUND_A_SESSION, {"start": start, "end": end, "client_id": client_id,
+                                               "exclude_id": exclude_id or ""}).all()
+    busy = [Busy(r.practitioner_id, r.start_at, r.end_at) for r in rows
+            if r.status == CONFIRMED and r.start_at < end and r.blocked_until > start]
+    starts = [r.start_at for r in rows
+              if r.client_id == client_id and r.type == "treatment" and r.status in (CONFIRMED, COMPLETED)]
+    return busy, starts
+
+
 _DAY_LOCK_NAMESPACE = 0x424B << 32  # "BK": keeps these advisory lock keys apart from anyone else's
+
+
+def _day_key(day: date) -> int:
+    return _DAY_LOCK_NAMESPACE + day.toordinal()
 
 
 def guard_day(session: Session, day: date, exclusive: bool) -> None:
     """On PostgreSQL, bookings of a day (shared) and a closure of that day (exclusive) exclude each
-    other, so neither can miss the other committing. SQLite's BEGIN IMMEDIATE does this already."""
-    if session.bind.dialect.name == "postgresql":
-        function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-        session.execute(text(f"SELECT {function}(:key)"), {"key": _DAY_LOCK_NAMESPACE + day.toordinal()})
+    other, so neither can miss the other committing. SQLite's BEGIN IMMEDIATE does this already.
+    A shared lock this transaction already took (screening(..., guard_days=...)) is not asked for again."""
+    if session.bind.dialect.name != "postgresql":
+        return
+    if not exclusive and day in session.info.get(GUARDED_DAYS, ()):
+        return
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    session.execute(text(f"SELECT {function}(:key)"), {"key": _day_key(day)})
+
+
+_CLOSED_DATES = select(closures.c.date).where(closures.c.date >= bindparam("first"),
+                                               closures.c.date <= bindparam("last"))
 
 
 def closed_dates(session: Session, first: date, last: date) -> set[date]:
-    rows = session.execute(select(closures.c.date).where(and_(closures.c.date >= first, closures.c.date <= last)))
-    return {r.date for r in rows}
+    return {r.date for r in session.execute(_CLOSED_DATES, {"first": first, "last": last})}
 
 
 def local_day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:

@@ -11,6 +11,7 @@ from clinic_shared.auth import authorised
 from clinic_shared.datetimes import to_local_iso
 from clinic_shared.db import transaction
 from clinic_shared.errors import ApiError
+from clinic_shared.paging import page_of
 from clinic_shared.web import ErrorEnvelopeSchema, request_id
 
 from ..domain.kinds import SCHEDULED, SENDING
@@ -55,7 +56,7 @@ class Notifications(MethodView):
     @blp.alt_response(401, schema=ErrorEnvelopeSchema, description="No token, or a bad one.")
     @blp.doc(security=BEARER)
     def get(self, query):
-        """List notifications, ordered by when they are due.
+        """List notifications, ordered by when they are due (then by id), in pages.
 
         A filter never answers 404: a booking this service has not heard of yet, or another client's,
         gives an empty list (a client only ever sees their own messages)."""
@@ -66,9 +67,10 @@ class Notifications(MethodView):
             statuses = (SCHEDULED, SENDING) if query["status"] == SCHEDULED else (query["status"],)
         with service.session_factory() as session:
             client_id = None if principal.is_staff else principal.client_id
-            rows = service.repository.list(session, booking_id=query.get("booking_id"), client_id=client_id,
-                                           statuses=statuses)
-        return {"notifications": [to_json(row, service.settings.tz) for row in rows]}
+            rows = service.repository.page(session, booking_id=query.get("booking_id"), client_id=client_id,
+                                           statuses=statuses, limit=query["limit"], after=query.get("cursor"))
+        page, next_cursor = page_of(rows, query["limit"], lambda row: (row.send_at, row.id))
+        return {"notifications": [to_json(row, service.settings.tz) for row in page], "next_cursor": next_cursor}
 
 
 @blp.route("/<notification_id>/retry")

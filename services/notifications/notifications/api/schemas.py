@@ -1,9 +1,11 @@
 from marshmallow import Schema, fields, validate
 
+from clinic_shared.paging import PageQuerySchema, PageSchema
+
 from ..domain.kinds import ALL_KINDS, PUBLIC_STATUSES
 
 
-class NotificationQuerySchema(Schema):
+class NotificationQuerySchema(PageQuerySchema):
     booking_id = fields.String(metadata={"description": "A booking; clients must give one of their own or none."})
     status = fields.String(validate=validate.OneOf(PUBLIC_STATUSES))
 
@@ -21,5 +23,6 @@ class NotificationSchema(Schema):
     attempts = fields.Integer(required=True)
 
 
-class NotificationListSchema(Schema):
+class NotificationListSchema(PageSchema):
+    """GET /api/notifications: a page of the list, ordered by send_at, then id."""
     notifications = fields.List(fields.Nested(NotificationSchema), required=True)

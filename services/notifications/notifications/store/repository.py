@@ -7,12 +7,14 @@ from datetime import datetime
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
+from clinic_shared.paging import Position, keyset
 from clinic_shared.wakeups import notify
 
 from ..domain.kinds import CANCELLED, FAILED, SCHEDULED, SENDING
 from ..domain.rendering import Rendered
 from .tables import Tables
 
+NEW = "new"  # a projected booking's status only inside the transaction that made its row (`lock_booking`)
 DUE_NOW_CHANNEL = "notifications_due"  # NOTIFYed by a transaction that makes a message due now: wakes dispatchers
 
 
@@ -83,8 +85,10 @@ class Repository:
     def get(self, session: Session, notification_id: str):
         return session.execute(select(self.n).where(self.n.c.id == notification_id)).first()
 
-    def list(self, session: Session, booking_id: str | None = None, client_id: str | None = None,
-             statuses: tuple[str, ...] | None = None) -> list:
+    def page(self, session: Session, *, booking_id: str | None = None, client_id: str | None = None,
+             statuses: tuple[str, ...] | None = None, limit: int, after: Position | None = None) -> list:
+        """GET /api/notifications: by (send_at, id) from after `after`, up to `limit` + 1 rows, the extra one
+        saying that there is a next page (clinic_shared.paging)."""
         query = select(self.n)
         if booking_id is not None:
             query = query.where(self.n.c.booking_id == booking_id)
@@ -92,23 +96,32 @@ class Repository:
             query = query.where(self.n.c.client_id == client_id)
         if statuses is not None:
             query = query.where(self.n.c.status.in_(statuses))
-        return session.execute(query.order_by(self.n.c.send_at, self.n.c.created_at, self.n.c.id)).all()
+        return session.execute(keyset(query, self.n.c.send_at, self.n.c.id, after, limit)).all()
 
     # --- bookings projection ------------------------------------------------------------------
 
     def booking(self, session: Session, booking_id: str, lock: bool = False):
-        """The projected booking; with `lock`, its row stays locked until commit (FOR UPDATE on PostgreSQL),
-        so two events of one booking handled at once by two consumers apply one after the other."""
+        """The projected booking; with `lock`, its row stays locked until commit (FOR UPDATE on PostgreSQL)."""
         query = select(self.b).where(self.b.c.booking_id == booking_id)
         return session.execute(query.with_for_update() if lock else query).first()
 
+    def lock_booking(self, session: Session, booking_id: str, now: datetime, **facts):
+        """The projected booking, locked until commit, or None when no event of it was applied before: two
+        events of one booking handled at once by two consumers apply one after the other, the first two too.
+
+        A lock on a row that does not exist yet locks nothing: both consumers would take the booking for new,
+        and the later write would undo the earlier one (a late confirmation undoing a cancellation). So the
+        row is made first when missing, from the event's `facts`, with status NEW until the caller projects
+        the event in this same transaction; INSERT … ON CONFLICT DO NOTHING waits for another transaction
+        inserting the same booking, and then finds its row."""
+        made = session.execute(dialect_insert(session, self.b).values(
+            booking_id=booking_id, status=NEW, calendar_sequence=0, updated_at=now, **facts,
+        ).on_conflict_do_nothing(index_elements=["booking_id"]).returning(self.b.c.booking_id)).first()
+        return None if made is not None else self.booking(session, booking_id, lock=True)
+
     def save_booking(self, session: Session, booking_id: str, now: datetime, **values) -> None:
-        if self.booking(session, booking_id) is None:
-            values.setdefault("calendar_sequence", 0)
-            session.execute(self.b.insert().values(booking_id=booking_id, updated_at=now, **values))
-        else:
-            session.execute(update(self.b).where(self.b.c.booking_id == booking_id)
-                            .values(updated_at=now, **values))
+        """Project an event on the row `lock_booking` made or locked in this transaction."""
+        session.execute(update(self.b).where(self.b.c.booking_id == booking_id).values(updated_at=now, **values))
 
     def has_later_treatment(self, session: Session, client_id: str, booking_id: str, after: datetime) -> bool:
         """Does the client hold another treatment (booked or done) starting after `after`?"""

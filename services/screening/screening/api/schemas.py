@@ -6,6 +6,7 @@ import re
 from marshmallow import Schema, ValidationError, fields, validate
 
 from clinic_shared.openapi import DOCUMENTED_BY
+from clinic_shared.paging import PageQuerySchema, PageSchema
 
 from ..context import current_context
 from ..domain.clearance import DECISIONS
@@ -88,7 +89,7 @@ class ClearanceInSchema(Schema):
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
 
 
-class ScreeningQuerySchema(Schema):
+class ScreeningQuerySchema(PageQuerySchema):
     outcome = fields.String(validate=validate.OneOf(OUTCOMES))
 
 
@@ -145,5 +146,6 @@ class ScreeningSchema(Schema):
     clearance = fields.Nested(ClearanceOutSchema, required=True, allow_none=True)
 
 
-class ScreeningListSchema(Schema):
+class ScreeningListSchema(PageSchema):
+    """GET /api/screenings: a page of the list, oldest first (by created_at, then id)."""
     screenings = fields.List(fields.Nested(ScreeningSchema), required=True)

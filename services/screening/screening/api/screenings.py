@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 
 from clinic_shared.db import transaction, utcnow
 from clinic_shared.errors import ApiError
+from clinic_shared.paging import page_of
 from clinic_shared.web import ErrorEnvelopeSchema, request_id
 
 from ..context import current_context
@@ -63,17 +64,20 @@ def screenings_blueprint() -> Blueprint:
         @blp.alt_response(403, schema=ErrorEnvelopeSchema, description="Not a staff token.")
         @blp.doc(security=BEARER)
         def get(self, query):
-            """Screenings, oldest first; `?outcome=consultation_required` is the clearance queue.
+            """Screenings, oldest first, in pages; `?outcome=consultation_required` is the clearance queue.
 
             Without the role to read health data (reception) the screenings come without `answers`;
             with it, each answers read is recorded in the audit trail."""
             ctx = current_context()
             with_answers = g.principal.may("screening_answers")
             with transaction(ctx.session_factory) as session:
-                records = list_screenings(session, query.get("outcome"))
-                if with_answers:
+                rows = list_screenings(session, query.get("outcome"), limit=query["limit"],
+                                       after=query.get("cursor"))
+                records, next_cursor = page_of(rows, query["limit"], lambda r: (r.created_at, r.id))
+                if with_answers:  # only what this page shows was read
                     note_answers_read(session, g.principal, [r.id for r in records], request_id())
-            return {"screenings": [screening_view(r, ctx.settings.base.tz, with_answers) for r in records]}
+            return {"screenings": [screening_view(r, ctx.settings.base.tz, with_answers) for r in records],
+                    "next_cursor": next_cursor}
 
     @blp.route("/api/screenings/<string:screening_id>")
     class ScreeningById(MethodView):

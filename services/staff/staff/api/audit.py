@@ -4,12 +4,12 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from clinic_shared.paging import BY_SEQUENCE, page_of
 from clinic_shared.web import ErrorEnvelopeSchema
 
 from ..context import current_context
 from ..store.repository import AuditFilter, audit_page
 from .auth import staff_only
-from .cursors import decode_cursor, encode_cursor
 from .presenters import audit_entry_view
 from .schemas import AuditPageSchema, AuditQuerySchema
 
@@ -29,15 +29,12 @@ def audit_blueprint() -> Blueprint:
         def get(self, query):
             """Entries newest first; filter by `actor` (id), `resource_id`, `action`, `from`, `to`."""
             ctx = current_context()
-            after = decode_cursor(query["cursor"]) if query.get("cursor") else None
             where = AuditFilter(actor=query.get("actor"), resource_id=query.get("resource_id"),
                                 action=query.get("action"), since=query.get("from_"), until=query.get("to"))
-            limit = query["limit"]
             with ctx.session_factory() as session:
-                entries = audit_page(session, where, limit + 1, after)
-            more = len(entries) > limit
-            entries = entries[:limit]
+                rows = audit_page(session, where, query["limit"], query.get("cursor"))
+            entries, next_cursor = page_of(rows, query["limit"], lambda e: (e.at, e.seq), BY_SEQUENCE)
             return {"entries": [audit_entry_view(e, ctx.settings.base.tz) for e in entries],
-                    "next_cursor": encode_cursor(entries[-1].at, entries[-1].seq) if more else None}
+                    "next_cursor": next_cursor}
 
     return blp

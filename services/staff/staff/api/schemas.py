@@ -5,10 +5,10 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from clinic_shared.datetimes import OffsetDateTime
 from clinic_shared.events import AUDIT_ACTIONS
+from clinic_shared.paging import BY_SEQUENCE, Cursor, PageQuerySchema, PageSchema
 from clinic_shared.roles import ROLES
 
 from ..context import current_context
-from .cursors import CURSOR_PATTERN
 from ..domain.passwords import MIN_LENGTH as MIN_PASSWORD_LENGTH
 
 
@@ -77,15 +77,13 @@ class MemberListSchema(Schema):
 _ID = [validate.Length(min=1, max=64), validate.Regexp(r"^[A-Za-z0-9._:-]+$", error="Not an id.")]
 
 
-class AuditQuerySchema(Schema):
+class AuditQuerySchema(PageQuerySchema):
     actor = fields.String(validate=_ID, metadata={"description": "An actor's id (a member's, or `operator`)."})
     resource_id = fields.String(validate=_ID)
     action = fields.String(validate=validate.OneOf(AUDIT_ACTIONS))
     from_ = OffsetDateTime(data_key="from", metadata={"type": "string", "format": "date-time", "maxLength": 40})
     to = OffsetDateTime(metadata={"type": "string", "format": "date-time", "maxLength": 40})
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    cursor = fields.String(validate=validate.Regexp(CURSOR_PATTERN, error="Not a cursor of this list."),
-                           metadata={"description": "next_cursor of the previous page"})
+    cursor = Cursor(BY_SEQUENCE)  # entries are ordered by (at, seq)
 
 
 class ActorSchema(Schema):
@@ -108,6 +106,5 @@ class AuditEntrySchema(Schema):
     request_id = fields.String(allow_none=True)
 
 
-class AuditPageSchema(Schema):
+class AuditPageSchema(PageSchema):
     entries = fields.List(fields.Nested(AuditEntrySchema))
-    next_cursor = fields.String(allow_none=True)

@@ -4,8 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+
+from clinic_shared.paging import Position, keyset
 
 from .tables import audit_entries, failed_sign_ins, members, sessions
 
@@ -121,9 +123,9 @@ class AuditFilter:
     until: datetime | None = None  # exclusive
 
 
-def audit_page(session: Session, where: AuditFilter, limit: int,
-               after: tuple[datetime, int] | None) -> list[AuditRecord]:
-    """Newest first by (at, seq); `after` is the (at, seq) of the last entry of the previous page."""
+def audit_page(session: Session, where: AuditFilter, limit: int, after: Position | None) -> list[AuditRecord]:
+    """Newest first by (at, seq), from after `after` (the last entry of the previous page): up to
+    `limit` + 1 entries, the extra one saying that there is a next page (clinic_shared.paging)."""
     query = select(audit_entries)
     if where.actor is not None:
         query = query.where(audit_entries.c.actor_id == where.actor)
@@ -135,8 +137,5 @@ def audit_page(session: Session, where: AuditFilter, limit: int,
         query = query.where(audit_entries.c.at >= where.since)
     if where.until is not None:
         query = query.where(audit_entries.c.at < where.until)
-    if after is not None:
-        at, seq = after
-        query = query.where(or_(audit_entries.c.at < at, and_(audit_entries.c.at == at, audit_entries.c.seq < seq)))
-    query = query.order_by(audit_entries.c.at.desc(), audit_entries.c.seq.desc()).limit(limit)
+    query = keyset(query, audit_entries.c.at, audit_entries.c.seq, after, limit, descending=True)
     return [AuditRecord(**row) for row in session.execute(query).mappings()]

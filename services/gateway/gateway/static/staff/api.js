@@ -26,6 +26,18 @@ export async function api(path, { method = "GET", body } = {}) {
   return data;
 }
 
+// Every item of a list that comes in pages (API.md, Conventions): follows `next_cursor` until it is null.
+export async function allPages(path, key, request = api) {
+  const items = [];
+  let cursor = null;
+  do {
+    const page = await request(cursor ? `${path}${path.includes("?") ? "&" : "?"}cursor=${encodeURIComponent(cursor)}` : path);
+    items.push(...page[key]);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return items;
+}
+
 // A problem as a sentence, with the fields it names.
 export function problemText(problem) {
   const fields = (problem.details && problem.details.fields) || {};

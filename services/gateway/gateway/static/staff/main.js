@@ -1,6 +1,6 @@
 // The staff workspace: sign-in, the day's timeline, clearance, closures, failed messages, members, audit.
 // Talks only to the gateway's public API; what each role sees follows the role matrix (API.md).
-import { api, problemText, session } from "./api.js";
+import { allPages, api, problemText, session } from "./api.js";
 import { clockTime, closedBecause, dayHeight, DAY_END, DAY_START, orderColumns, PIXELS_PER_MINUTE,
          placeBlock, shiftDate } from "./timeline.js";
 
@@ -105,7 +105,7 @@ async function loadDay() {
   let bookings;
   try {
     [bookings, state.closures] = await Promise.all([
-      api(`/api/bookings?date=${date}&limit=1000`).then((r) => r.bookings),
+      allPages(`/api/bookings?date=${date}&limit=1000`, "bookings"),
       api("/api/closures").then((r) => r.closures)]);
   } catch (problem) { timeline.replaceChildren(); return sayProblem("day-message", problem); }
   if ($("day-date").value !== date) return;  // another day was asked for meanwhile: its answer draws
@@ -163,7 +163,7 @@ async function openBooking(id) {
   let booking, messages;
   try {
     [booking, messages] = await Promise.all([api(`/api/bookings/${id}`),
-      api(`/api/notifications?booking_id=${id}`).then((r) => r.notifications)]);
+      allPages(`/api/notifications?booking_id=${id}`, "notifications")]);
   } catch (problem) { return sayProblem("day-message", problem); }
   state.booking = booking;
   const rows = [["Reference", booking.reference], ["Status", booking.status], ["Type", booking.type],
@@ -213,7 +213,7 @@ $("close-details").addEventListener("click", () => { $("booking-details").hidden
 async function loadClearance() {
   say("clearance-message", "");
   let screenings;
-  try { screenings = (await api("/api/screenings?outcome=consultation_required")).screenings; }
+  try { screenings = await allPages("/api/screenings?outcome=consultation_required", "screenings"); }
   catch (problem) { return sayProblem("clearance-message", problem); }
   if (!screenings.length) say("clearance-message", "Nobody is waiting for clearance.", true);
   $("clearance-list").replaceChildren(...screenings.map((s) => {
@@ -281,7 +281,7 @@ $("closure-form").addEventListener("submit", async (event) => {
 // ----- failed messages ----------------------------------------------------------------------
 async function loadFailed() {
   try {
-    const { notifications } = await api("/api/notifications?status=failed");
+    const notifications = await allPages("/api/notifications?status=failed", "notifications");
     if (!notifications.length) say("failed-message", "No message has failed.", true); else say("failed-message", "");
     $("failed-list").replaceChildren(...notifications.map((n) => {
       const retry = el("button", "Retry");

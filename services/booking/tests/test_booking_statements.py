@@ -1,0 +1,66 @@
+"""How many SQL statements each hot path sends (issue #7): counts are exact, so a new read or an N+1 fails here.
+
+Counted as clinic_shared.statements counts them: SQLite's BEGIN IMMEDIATE is one; PostgreSQL's implicit
+BEGIN and every COMMIT are not. bench/bench_hot_paths.py prints the same counts with CPU time per request.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from clinic_shared.statements import statements_sent
+
+DAY = datetime(2026, 11, 10, 10, 0, tzinfo=timezone.utc)  # a Tuesday, 10:00 GMT
+
+# PostgreSQL: the screening with the client's lock, the day's lock and the row lock; closures; the busy
+# practitioners and the client's treatments; INSERT … RETURNING the booking; the outbox row with its NOTIFY.
+# SQLite: BEGIN IMMEDIATE; the screening; closures; bookings around; the booking; the outbox row.
+BOOKING = {"sqlite": 6, "postgresql": 5}
+# Both: closures, then busy bookings in the window (+ SQLite's BEGIN IMMEDIATE).
+AVAILABILITY = {"sqlite": 3, "postgresql": 2}
+
+
+def backend(clinic) -> str:
+    return clinic.app.extensions["booking"].engine.dialect.name
+
+
+def sent(clinic, request):
+    with statements_sent(clinic.app.extensions["booking"].engine) as log:
+        response = request()
+    return response, log
+
+
+def test_a_booking_sends_its_fixed_number_of_statements(clinic):
+    for hour in (13, 14, 15):  # the day has other clients' bookings (later, leaving 10:00 free)
+        assert clinic.book(clinic.screen(), DAY.replace(hour=hour)).status_code == 201
+    screening = clinic.screen()
+    response, log = sent(clinic, lambda: clinic.book(screening, DAY))
+    assert response.status_code == 201
+    assert len(log) == BOOKING[backend(clinic)], log.statements
+
+
+def test_the_same_count_for_a_client_with_earlier_treatments(clinic):
+    screening = clinic.screen()
+    assert clinic.book(screening, DAY.replace(month=12, day=15)).status_code == 201
+    response, log = sent(clinic, lambda: clinic.book(screening, DAY))
+    assert response.status_code == 201
+    assert len(log) == BOOKING[backend(clinic)], log.statements
+
+
+def test_an_idempotency_key_adds_its_lookup_and_its_row(clinic):
+    screening = clinic.screen()
+    headers = clinic.client_headers(screening["client_id"], **{"Idempotency-Key": "key-1"})
+    response, log = sent(clinic, lambda: clinic.book(screening, DAY, headers=headers))
+    assert response.status_code == 201
+    assert len(log) == BOOKING[backend(clinic)] + 2, log.statements
+
+
+@pytest.mark.parametrize("query", ["date=2026-11-10&areas=face", "from=2026-11-09&to=2026-12-09&areas=face",
+                                   "date=2026-11-10&type=consultation"])
+def test_availability_sends_two_reads_whatever_the_range(clinic, query):
+    for hour in (13, 14):
+        assert clinic.book(clinic.screen(), DAY.replace(hour=hour)).status_code == 201
+    response, log = sent(clinic, lambda: clinic.http.get(f"/api/availability?{query}"))
+    assert response.status_code == 200 and response.get_json()["slots"]
+    assert len(log) == AVAILABILITY[backend(clinic)], log.statements
