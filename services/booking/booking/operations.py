@@ -181,7 +181,8 @@ class Scheduler:
 
     def _place(self, session: Session, screening, booking_type: str, areas: list[str], start: datetime,
                now: datetime, exclude_id: str | None = None, extra_starts: Sequence[datetime] = ()):
-        """Check every rule for one session; return (end, practitioner) or raise RuleViolation."""
+        """Check every rule for one session; return (end, practitioner, whether a waitlist offer holds this very
+        time for the client) or raise RuleViolation."""
         check_screening(ScreeningStatus(screening.outcome, screening.valid_until), booking_type, now)
         day = start.astimezone(self._rules.timezone).date()
         repository.guard_day(session, day, exclusive=False)
@@ -196,13 +197,15 @@ class Scheduler:
         else:
             busy, others = repository.busy_between(session, *window, exclude_id), []
         # Time held for a waiting client's offer is taken for everyone else (booking README "Waitlist").
-        busy += waitlist_repository.holds_between(session, *window, now, except_client=screening.client_id)
+        held = waitlist_repository.held_between(session, *window)
+        busy += waitlist_repository.as_busy(held, now, except_client=screening.client_id)
         end = check_session(booking_type, areas, start, now, self._rules, closed, others)
         practitioner = choose_practitioner(start, end, busy, self._rules)
         if practitioner is None:
             raise RuleViolation("slot_unavailable", "That time has just been taken; please choose another slot.",
                                 {"start": to_local_iso(start, self._rules.timezone)})
-        return end, practitioner
+        offered = any(h.client_id == screening.client_id and h.type == booking_type and h.start == start for h in held)
+        return end, practitioner, offered
 
     def _insert_booking(self, session: Session, screening, booking_type: str, areas: list[str],
                         start: datetime, end: datetime, practitioner, now: datetime,
@@ -253,12 +256,12 @@ class Scheduler:
                                        "This Idempotency-Key was used for a different booking request.")
                     return Booked(repository.booking(session, earlier.booking_id), created=False)
             try:
-                end, practitioner = self._place(session, screening, booking_type, areas, start, now)
+                end, practitioner, offered = self._place(session, screening, booking_type, areas, start, now)
             except RuleViolation as violation:
                 raise rule_error(violation)
             row = self._insert_booking(session, screening, booking_type, areas, start, end, practitioner, now)
-            # Booking the time a waitlist offer holds for this client fulfils the offer.
-            waitlist_repository.mark_booked(session, client_id, booking_type, start, row.id, now)
+            if offered:  # booking the time a waitlist offer holds for this client fulfils the offer
+                waitlist_repository.mark_booked(session, client_id, booking_type, start, row.id, now)
             if idempotency_key is not None:
                 session.execute(idempotency_keys.insert().values(
                     client_id=client_id, key=idempotency_key, request_hash=request_hash,
@@ -336,7 +339,7 @@ class Scheduler:
             row = self._confirmed_for_change(session, booking_id, client_id, expected_version)
             screening = repository.screening(session, row.screening_id, lock=True)
             try:
-                end, practitioner = self._place(session, screening, row.type, list(row.areas), start,
+                end, practitioner, _ = self._place(session, screening, row.type, list(row.areas), start,
                                                 self._clock(), exclude_id=row.id)
             except RuleViolation as violation:
                 raise rule_error(violation)
@@ -370,7 +373,7 @@ class Scheduler:
             placed = []
             for number, start in enumerate(starts, 1):
                 try:
-                    end, practitioner = self._place(session, screening, TREATMENT, areas, start, now,
+                    end, practitioner, _ = self._place(session, screening, TREATMENT, areas, start, now,
                                                     extra_starts=[s for s, _ in placed])
                 except RuleViolation as violation:
                     local_start = to_local_iso(start, tz)

@@ -14,11 +14,12 @@ from clinic_shared.statements import statements_sent
 DAY = datetime(2026, 11, 10, 10, 0, tzinfo=timezone.utc)  # a Tuesday, 10:00 GMT
 
 # PostgreSQL: the screening with the client's lock, the day's lock and the row lock; closures; the busy
-# practitioners and the client's treatments; INSERT … RETURNING the booking; the outbox row with its NOTIFY.
-# SQLite: BEGIN IMMEDIATE; the screening; closures; bookings around; the booking; the outbox row.
-BOOKING = {"sqlite": 6, "postgresql": 5}
-# Both: closures, then busy bookings in the window (+ SQLite's BEGIN IMMEDIATE).
-AVAILABILITY = {"sqlite": 3, "postgresql": 2}
+# practitioners and the client's treatments; the waitlist offers held around it; INSERT … RETURNING the booking;
+# the outbox row with its NOTIFY.
+# SQLite: BEGIN IMMEDIATE; the screening; closures; bookings around; offers held around; the booking; the outbox row.
+BOOKING = {"sqlite": 7, "postgresql": 6}
+# Both: closures, then busy bookings in the window, then the waitlist offers held in it (+ SQLite's BEGIN IMMEDIATE).
+AVAILABILITY = {"sqlite": 4, "postgresql": 3}
 
 
 def backend(clinic) -> str:

@@ -342,6 +342,7 @@ def test_a_repeated_or_replayed_event_offers_nothing_twice(solo):
     _, booked = fill_day(clinic)
     ada, bob = clinic.screen(), clinic.screen()
     joined(clinic, ada)
+    clinic.clock.now += timedelta(seconds=1)
     second = joined(clinic, bob)
     clinic.http.post(f"/api/bookings/{booked[3]['id']}/cancel", json={}, headers=clinic.staff)
     (cancelled,) = clinic.deliver_own_events()

@@ -48,16 +48,24 @@ def waiting_on(session: Session, day: date):
                            .order_by(waitlist.c.created_at, waitlist.c.id)).all()
 
 
+def held_between(session: Session, start: datetime, end: datetime) -> list:
+    """The offered entries whose time could clash with anything in [start, end): whom each is for (`client_id`),
+    its time (`practitioner_id`, `start`, `end`, `type`) and until when it is held (`expires_at`; one that ran out
+    still counts for its own client until the expiry job has passed it on)."""
+    return session.execute(select(
+        waitlist.c.client_id, waitlist.c.type, waitlist.c.offer_practitioner_id.label("practitioner_id"),
+        waitlist.c.offer_start.label("start"), waitlist.c.offer_end.label("end"), waitlist.c.expires_at,
+    ).where(waitlist.c.status == OFFERED, waitlist.c.offer_start < end, waitlist.c.offer_blocked_until > start)).all()
+
+
+def as_busy(held, now: datetime, except_client: str | None = None) -> list[Busy]:
+    """Offers held at `now` as busy time: like a confirmed booking for everyone but the client each is held for."""
+    return [Busy(h.practitioner_id, h.start, h.end) for h in held if h.expires_at > now and h.client_id != except_client]
+
+
 def holds_between(session: Session, start: datetime, end: datetime, now: datetime,
                   except_client: str | None = None) -> list[Busy]:
-    """The offers held at `now` whose time could clash with anything in [start, end), as busy time: like a
-    confirmed booking for everyone but the client it is held for."""
-    query = select(waitlist.c.offer_practitioner_id, waitlist.c.offer_start, waitlist.c.offer_end).where(
-        waitlist.c.status == OFFERED, waitlist.c.expires_at > now,
-        waitlist.c.offer_start < end, waitlist.c.offer_blocked_until > start)
-    if except_client is not None:
-        query = query.where(waitlist.c.client_id != except_client)
-    return [Busy(r.offer_practitioner_id, r.offer_start, r.offer_end) for r in session.execute(query).all()]
+    return as_busy(held_between(session, start, end), now, except_client)
 
 
 def offer(session: Session, entry_id: str, made: Offer, blocked_until: datetime, now: datetime) -> int:
