@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from clinic_shared.datetimes import to_local_iso
 from clinic_shared.errors import ApiError
+from clinic_shared.paging import Position
 
 from .domain.screenings import ScreeningStatus, check_screening
 from .domain.treatments import TREATMENT
@@ -80,9 +81,9 @@ class Waitlist:
             raise not_found()
         return row
 
-    def list_entries(self, client_id: str | None, day: date | None = None):
+    def list_entries(self, client_id: str | None, day: date | None, *, limit: int, after: Position | None):
         with self._scheduler._sessions() as session:
-            return waitlist_repository.list_entries(session, client_id, day)
+            return waitlist_repository.entry_page(session, client_id, day, limit=limit, after=after)
 
     def remove(self, entry_id: str, client_id: str | None) -> None:
         """Leave the waitlist (the client, or staff: audited). An offered entry's time goes to the next one."""

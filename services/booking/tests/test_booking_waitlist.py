@@ -168,10 +168,21 @@ def test_clients_see_their_own_entries_and_staff_see_all(clinic):
     clinic.clock.now += timedelta(seconds=1)
     bob_first = joined(clinic, bob)
     ada_headers = clinic.client_headers(ada["client_id"])
-    own = clinic.http.get("/api/waitlist", headers=ada_headers).get_json()["waitlist"]
-    assert [e["id"] for e in own] == [ada_first["id"], ada_later["id"]]  # by date
+    own = clinic.http.get("/api/waitlist", headers=ada_headers).get_json()
+    assert [e["id"] for e in own["waitlist"]] == [ada_later["id"], ada_first["id"]]  # in the order they joined
+    assert own["next_cursor"] is None
     everyone = clinic.http.get("/api/waitlist", headers=clinic.staff).get_json()["waitlist"]
-    assert [e["id"] for e in everyone] == [ada_first["id"], bob_first["id"], ada_later["id"]]
+    assert [e["id"] for e in everyone] == [ada_later["id"], ada_first["id"], bob_first["id"]]
+    pages, cursor = [], None
+    while True:  # one at a time: every entry once, in the list's order
+        query = "/api/waitlist?limit=1" + (f"&cursor={cursor}" if cursor else "")
+        page = clinic.http.get(query, headers=clinic.staff).get_json()
+        pages += [e["id"] for e in page["waitlist"]]
+        if (cursor := page["next_cursor"]) is None:
+            break
+    assert pages == [e["id"] for e in everyone]
+    assert clinic.http.get("/api/waitlist?limit=0", headers=clinic.staff).status_code == 422
+    assert clinic.http.get("/api/waitlist?cursor=nonsense", headers=clinic.staff).status_code == 422
     one_day = clinic.http.get(f"/api/waitlist?date={DAY}", headers=clinic.staff).get_json()["waitlist"]
     assert [e["id"] for e in one_day] == [ada_first["id"], bob_first["id"]]
     assert clinic.http.get("/api/waitlist?date=soon", headers=clinic.staff).status_code == 422

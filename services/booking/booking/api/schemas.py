@@ -250,10 +250,11 @@ class WaitlistEntrySchema(Schema):
         "description": "The booking that took the offered time, once `booked`."})
 
 
-class WaitlistListSchema(Schema):
+class WaitlistListSchema(PageSchema):
+    """GET /api/waitlist: a page of the list, in the order the entries joined (created_at, then id)."""
     waitlist = fields.List(fields.Nested(WaitlistEntrySchema), required=True)
 
 
-class WaitlistQuerySchema(Schema):
+class WaitlistQuerySchema(PageQuerySchema):
     date = fields.Date(validate=DATE_RANGE,
                        metadata={"description": "Only entries waiting for this local day.", **DATE_DOC})

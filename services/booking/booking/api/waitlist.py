@@ -6,6 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from clinic_shared.auth import authorised
+from clinic_shared.paging import page_of
 
 from .context import client_filter, require_client, require_principal, waitlist
 from .schemas import WaitlistEntrySchema, WaitlistListSchema, WaitlistQuerySchema, WaitlistRequestSchema
@@ -28,9 +29,12 @@ class WaitlistEntries(MethodView):
     @blp.arguments(WaitlistQuerySchema, location="query")
     @blp.response(200, WaitlistListSchema)
     def get(self, query):
-        """Waitlist entries by date, then in the order they are served: a client's own, or all for staff."""
-        rows = waitlist().list_entries(client_filter(g.principal), query.get("date"))
-        return {"waitlist": [waitlist().entry_view(r) for r in rows]}
+        """Waitlist entries in the order they joined (on one date, the order they are served): a client's own, or
+        all for staff (`?date=` for one day's); in pages of `limit`, the next one from `next_cursor`."""
+        rows = waitlist().list_entries(client_filter(g.principal), query.get("date"), limit=query["limit"],
+                                       after=query.get("cursor"))
+        page, next_cursor = page_of(rows, query["limit"], lambda r: (r.created_at, r.id))
+        return {"waitlist": [waitlist().entry_view(r) for r in page], "next_cursor": next_cursor}
 
 
 @blp.route("/waitlist/<entry_id>")

@@ -9,6 +9,8 @@ from datetime import date, datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from clinic_shared.paging import Position, keyset
+
 from ..domain.practitioners import Busy
 from ..domain.waitlist import ACTIVE, BOOKED, EXPIRED, OFFERED, WAITING, Offer
 from .tables import waitlist
@@ -27,14 +29,16 @@ def active_entry(session: Session, client_id: str, day: date):
         waitlist.c.client_id == client_id, waitlist.c.date == day, waitlist.c.status.in_(ACTIVE))).first()
 
 
-def list_entries(session: Session, client_id: str | None, day: date | None = None):
-    """Oldest date first, and on one date in the order the waitlist serves them."""
-    query = select(waitlist).order_by(waitlist.c.date, waitlist.c.created_at, waitlist.c.id)
+def entry_page(session: Session, client_id: str | None, day: date | None, *, limit: int,
+               after: Position | None):
+    """A page in the order the entries joined (created_at, id): on one date, the order the waitlist serves them;
+    one row more than `limit` when there is a next page (clinic_shared.paging)."""
+    query = select(waitlist)
     if client_id is not None:
         query = query.where(waitlist.c.client_id == client_id)
     if day is not None:
         query = query.where(waitlist.c.date == day)
-    return session.execute(query).all()
+    return session.execute(keyset(query, waitlist.c.created_at, waitlist.c.id, after, limit)).all()
 
 
 def has_waiting(session: Session, day: date) -> bool:
