@@ -120,6 +120,7 @@ def system_env(data_dir: Path, extra: dict | None = None) -> dict:
         "CLINIC_ADMIN_EMAIL": "admin@clinic.test",
         "CLINIC_ADMIN_PASSWORD": "admin-" + os.urandom(8).hex(),
         "CLINIC_RATE_LIMIT": "off",
+        "CLINIC_SIGN_IN_RATE_LIMIT": "off",  # every test client comes from 127.0.0.1
         "CLINIC_WORKER_HEARTBEAT_TIMEOUT": "6",  # a dead worker shows in /api/health within seconds
         "PYTHONUNBUFFERED": "1",
     })
@@ -212,3 +213,52 @@ def table_rows(system: RunningSystem, service: str, table: str) -> list[dict]:
             return [dict(row._mapping) for row in connection.execute(select(found))]
     finally:
         engine.dispose()
+
+
+def text_columns(system: RunningSystem, service: str) -> list[tuple[str, str]]:
+    """(table, column) of every column of a service's database that can hold text: on PostgreSQL every text,
+    varchar and JSON column of its schema (information_schema); on SQLite every column (its types are loose)."""
+    from sqlalchemy import text
+
+    from clinic_shared.db import make_engine
+    from clinic_shared.settings import load_settings
+
+    engine = make_engine(load_settings(service, system.env).database_url)
+    try:
+        with engine.connect() as connection:
+            if engine.dialect.name == "postgresql":
+                return [tuple(r) for r in connection.execute(text(
+                    "SELECT table_name, column_name FROM information_schema.columns "
+                    "WHERE table_schema = current_schema() AND data_type IN "
+                    "('text', 'character varying', 'character', 'json', 'jsonb') ORDER BY table_name, column_name"))]
+            tables = [r[0] for r in connection.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))]
+            return [(table, column[1]) for table in tables
+                    for column in connection.execute(text(f'PRAGMA table_info("{table}")'))]
+    finally:
+        engine.dispose()
+
+
+def find_in_databases(system: RunningSystem, values: list[str]) -> list[tuple[str, str, str, str]]:
+    """(service, table, column, value) for every text column of every service's database holding one of
+    `values` (ignoring case), however it is stored (inside JSON too)."""
+    from sqlalchemy import text
+
+    from clinic_shared.db import make_engine
+    from clinic_shared.settings import load_settings
+
+    found = []
+    for service in SERVICES:
+        columns = text_columns(system, service)
+        engine = make_engine(load_settings(service, system.env).database_url)
+        try:
+            with engine.connect() as connection:
+                for table, column in columns:
+                    for value in values:
+                        hits = connection.execute(text(
+                            f'SELECT count(*) FROM "{table}" WHERE lower(CAST("{column}" AS TEXT)) LIKE :value'),
+                            {"value": f"%{value.lower()}%"}).scalar()
+                        if hits:
+                            found.append((service, table, column, value))
+        finally:
+            engine.dispose()
+    return found

@@ -8,14 +8,19 @@ or fail under CLINIC_REQUIRE_BACKENDS=1 (CI, whose `.ci/run` installs Chromium f
 """
 from __future__ import annotations
 
+import email
+import email.policy
 import os
+import re
 import shutil
+import time
 import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from icalendar import Calendar
 
 from clinic_shared.testing import missing_backend
 
@@ -326,7 +331,7 @@ def fill_day_with_consultations(system, day: date) -> tuple[dict, list[dict]]:
 def test_a_client_on_a_full_day_joins_the_waitlist_and_books_the_time_another_frees(system, open_page):
     from test_system_slice import delivered_message, until
 
-    day = bookable_day(weeks_ahead=7)
+    day = bookable_day(weeks_ahead=10)
     filler, booked = fill_day_with_consultations(system, day)
     page = open_page()
     email = f"wendy+{uuid.uuid4().hex[:6]}@example.org"
@@ -336,11 +341,11 @@ def test_a_client_on_a_full_day_joins_the_waitlist_and_books_the_time_another_fr
     page.get_by_label("Date").fill(day.isoformat())
     page.get_by_role("button", name="Show free times").click()
     expect(page.get_by_role("alert")).to_contain_text("no free time on that day")
-    shot(page, "7-full-day")
+    shot(page, "9-full-day")
     page.get_by_role("button", name="Join the waitlist for this day").click()
     expect(page.locator("#waitlist-title")).to_contain_text("You are on the waitlist for ")
     expect(page.locator("#waitlist-title")).to_contain_text(str(day.year))
-    shot(page, "7-waiting")
+    shot(page, "9-waiting")
 
     freed = booked[len(booked) // 2]
     cancelled = system.call("POST", f"/api/bookings/{freed['id']}/cancel", token=filler["access_token"], json={})
@@ -358,13 +363,28 @@ def test_a_client_on_a_full_day_joins_the_waitlist_and_books_the_time_another_fr
     assert link.startswith(system.url + "/#waitlist=")
     assert f"{freed['start'][11:16]} to {freed['end'][11:16]}" in text and "30 minutes" in text
 
+    # Opened in a tab that does not know the client: the page asks them to sign in, and the time held for them
+    # is then under "My appointments".
+    elsewhere = open_page()
+    elsewhere.goto(link)
+    expect(elsewhere.get_by_role("alert")).to_contain_text("To book the time we are holding for you, sign in")
+    expect(elsewhere.locator("#sign-in-email")).to_be_focused()
+    elsewhere.get_by_label("Your email address").fill(email)
+    elsewhere.get_by_role("button", name="Send me a sign-in link").click()
+    elsewhere.goto(link_in(email_with(system, email, "/#code="), "#code="))
+    held = elsewhere.locator(f"#waitlist-{link.rsplit('=', 1)[1]}")
+    expect(held).to_contain_text(f"{freed['start'][11:16]}–{freed['end'][11:16]}")
+    held.get_by_role("button", name="See the time held for me").click()
+    expect(elsewhere.locator("#waitlist-title")).to_have_text("A time has come free for you")
+    shot(elsewhere, "9-offer-signed-in")
+
     page.goto(link)  # opened in the tab that joined: it still knows the client
     expect(page.locator("#waitlist-title")).to_have_text("A time has come free for you")
     expect(page.locator("#waitlist-text")).to_contain_text(f"{freed['start'][11:16]}–{freed['end'][11:16]}")
-    shot(page, "7-offer")
+    shot(page, "9-offer")
     page.get_by_role("button", name="Book the time held for me").click()
     reference = confirmed_reference(page)
-    shot(page, "7-booked")
+    shot(page, "9-booked")
 
     booking = booking_with_reference(system, reference)
     assert (booking["start"], booking["end"], booking["areas"]) == (freed["start"], freed["end"], ["neck"])
@@ -372,3 +392,131 @@ def test_a_client_on_a_full_day_joins_the_waitlist_and_books_the_time_another_fr
     entry = system.staff("GET", f"/api/waitlist/{entry_id}").json()
     assert (entry["status"], entry["booking_id"]) == ("booked", booking["id"])
     assert screening_of(system, booking)["client"]["email"] == email
+
+
+# ----- clients who come back (issue #9): a sign-in link from the e-mail, a manage link, reschedule, cancel -----
+
+def book_through_the_api(system, name: str, email: str, weeks_ahead: int) -> dict:
+    """A client screened and booked as the slice does it (the page's own path is the tests above)."""
+    answers = {qid: (value if qid == "fitzpatrick_type" else False) for qid, value in ELIGIBLE.items()}
+    screened = system.call("POST", "/api/screenings", json={"client": {"name": name, "email": email},
+                                                             "areas": ["neck"], "answers": answers})
+    assert screened.status_code == 201, screened.text
+    screening = screened.json()
+    day = bookable_day(weeks_ahead)
+    slots = system.call("GET", f"/api/availability?date={day.isoformat()}&areas=neck").json()["slots"]
+    deadline = time.monotonic() + 30
+    while True:  # the screening's event may still be on its way to the booking service
+        booked = system.call("POST", "/api/bookings", token=screening["access_token"],
+                             json={"screening_id": screening["id"], "areas": ["neck"], "start": slots[0]["start"]})
+        if booked.status_code != 409 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert booked.status_code == 201, booked.text
+    return booked.json()
+
+
+def email_with(system, address: str, kind_marker: str, seconds: float = 30) -> email.message.EmailMessage:
+    """The e-mail the system wrote to `address` whose text holds `kind_marker` (a link's #code= or #manage=)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for path in sorted((system.data_dir / "outbox").glob("*.eml")):
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if address in message["To"]:
+                text = message.get_body(preferencelist=("plain",)).get_content()
+                if kind_marker in text:
+                    return message
+        time.sleep(0.25)
+    raise AssertionError(f"no e-mail to {address} with {kind_marker} within {seconds} s")
+
+
+def link_in(message, marker: str) -> str:
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    [link] = re.findall(r"(https?://\S+/" + re.escape(marker) + r"\S+)", text)
+    return link
+
+
+def test_a_client_signs_in_from_the_emailed_link_and_reschedules(system, open_page):
+    address = f"kath+{uuid.uuid4().hex[:6]}@example.org"
+    booking = book_through_the_api(system, "Katherine Johnson", address, weeks_ahead=6)
+
+    page = open_page(refusals=["/api/auth/token"])  # the used link, at the end
+    page.get_by_label("Your email address").fill(address)
+    page.get_by_role("button", name="Send me a sign-in link").click()
+    expect(page.get_by_role("alert")).to_contain_text("a sign-in link is on its way")
+    shot(page, "7-link-asked")
+
+    link = link_in(email_with(system, address, "/#code="), "#code=")
+    assert link.startswith(system.url + "/#code=")
+    page.goto(link)
+    expect(page.locator("#appointments-title")).to_be_focused()
+    expect(page.locator("#appointments-who")).to_contain_text("Katherine Johnson")
+    card = page.locator(f"#booking-{booking['id']}")
+    expect(card).to_contain_text(booking["reference"])
+    expect(card.locator(".policy")).to_contain_text("You can change or cancel it here until")
+    assert "#code=" not in page.url  # a code works once: it does not stay in the address
+    shot(page, "7-my-appointments")
+
+    card.get_by_role("button", name="Change the time").click()
+    new_day = bookable_day(weeks_ahead=7)
+    card.get_by_label("New day").fill(new_day.isoformat())
+    card.get_by_role("button", name="Find free times").click()
+    times = card.locator(".slots input[type=radio]")
+    expect(times.first).to_be_visible()
+    new_start = times.first.get_attribute("value")
+    times.first.check()
+    card.get_by_role("button", name="Move to this time").click()
+    expect(page.get_by_role("alert")).to_contain_text("Your appointment is now on")
+    expect(page.locator(f"#booking-{booking['id']}")).to_contain_text(f"{new_start[11:16]}–")
+    shot(page, "7-rescheduled")
+
+    moved = system.staff("GET", f"/api/bookings/{booking['id']}").json()
+    assert datetime.fromisoformat(moved["start"]) == datetime.fromisoformat(new_start)
+    assert moved["start"][:10] == new_day.isoformat() and moved["status"] == "confirmed" and moved["version"] == 2
+
+    # Book again with the same screening, without answering again; the contact is filled in for a new screening.
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Katherine Johnson")
+    expect(page.get_by_label("E-mail")).to_have_value(address)
+    page.get_by_role("button", name="Book another appointment").click()
+    expect(page.locator("#booking-title")).to_have_text("Choose a time for your treatment (Neck)")
+    choose_first_time(page, bookable_day(weeks_ahead=13))
+    page.get_by_role("button", name="Book this time").click()
+    reference = confirmed_reference(page)
+    expect(page.locator("#appointments-list")).to_contain_text(reference)
+    again = booking_with_reference(system, reference)
+    assert again["client_id"] == booking["client_id"] and again["screening_id"] == booking["screening_id"]
+
+    # The session stays for the tab: a reload shows the appointments again, without a new link.
+    page.reload()
+    expect(page.locator("#appointments-title")).to_be_focused()
+    # A used link is refused, and the page says so.
+    page.goto(link.replace("/#code=", "/?again#code="))
+    expect(page.get_by_role("alert")).to_contain_text("has been used or has expired")
+
+
+def test_the_manage_link_in_the_email_opens_the_booking_adds_it_to_a_calendar_and_cancels_it(system, open_page):
+    address = f"dorothy+{uuid.uuid4().hex[:6]}@example.org"
+    booking = book_through_the_api(system, "Dorothy Vaughan", address, weeks_ahead=8)
+    link = link_in(email_with(system, address, "/#manage="), "#manage=")
+
+    page = open_page()
+    page.goto(link)
+    expect(page.locator("#manage-title")).to_be_focused()
+    card = page.locator(f"#booking-{booking['id']}")
+    expect(card).to_contain_text(booking["reference"])
+    shot(page, "8-manage-link")
+
+    # The e-mail with the link was written, so the notifications service has the invitation to give.
+    with page.expect_download() as download_info:
+        card.get_by_role("button", name="Add to calendar").click()
+    [event] = Calendar.from_ical(Path(download_info.value.path()).read_bytes()).walk("VEVENT")
+    assert str(event["UID"]).startswith(f"booking-{booking['id']}@")
+    assert event.decoded("DTSTART") == datetime.fromisoformat(booking["start"])
+
+    card.get_by_role("button", name="Cancel this appointment").click()
+    card.get_by_role("button", name="Yes, cancel it").click()
+    expect(page.get_by_role("alert")).to_contain_text("is cancelled")
+    expect(page.locator(f"#booking-{booking['id']}")).to_contain_text("cancelled")
+    expect(page.locator(f"#booking-{booking['id']}").get_by_role("button", name="Change the time")).to_have_count(0)
+    shot(page, "8-cancelled")
+    assert system.staff("GET", f"/api/bookings/{booking['id']}").json()["status"] == "cancelled"

@@ -895,7 +895,8 @@ def test_openapi_describes_every_public_path(system):
               .replace("{day}", "{date}") for p in spec["paths"]}
     for path in ("/api/courses", "/api/courses/{id}", "/api/closures", "/api/closures/{date}", "/api/practitioners",
                  "/api/bookings/{id}/cancel", "/api/bookings/{id}/reschedule", "/api/bookings/{id}/complete",
-                 "/api/screenings/{id}/clearance", "/api/openapi.json"):
+                 "/api/screenings/{id}/clearance", "/api/openapi.json",
+                 "/api/clients/{client_id}/export", "/api/clients/{client_id}/erasure"):
         assert path in normal, path
 
 

@@ -23,7 +23,7 @@ from clinic_shared.testing import health_data_in
 from clinic_shared.topology import Topology
 from notifications.domain.rendering import load_template
 from screening.domain.ruleset import load_ruleset
-from system import table_rows, undelivered_events
+from system import find_in_databases, table_rows, text_columns, undelivered_events
 from test_system_slice import ELIGIBLE, book, until
 
 pytestmark = pytest.mark.system
@@ -180,3 +180,91 @@ def test_no_log_line_holds_personal_or_health_data(system, flow):
     for name, text in logs.items():
         assert people.personal_data_in(text) == [], name
         assert health_data_in(text, HEALTH_DATA) == [], name
+
+
+# --- a client's data: export and erasure (API.md "A client's data") ----------------------------------------
+
+@pytest.fixture(scope="module")
+def erasable(system):
+    """A client with two screenings (one needing a consultation: a screening result e-mail), a treatment booked
+    (its invitation sent) and a consultation; contact details unique to this run."""
+    tag = uuid.uuid4().hex[:8]
+    contact = {"name": f"Ophelia Erasable{tag}", "email": f"oe.{tag}@example.org",
+               "phone": f"+44 113 {int(tag[:6], 16) % 10**7:07d}"}
+    first = ok(system.call("POST", "/api/screenings", json={"client": contact, "areas": ["face"],
+                                                            "answers": ELIGIBLE}), 201)
+    first["areas"] = ["face"]
+    token = first["access_token"]
+    second = ok(system.call("POST", "/api/screenings", token=token, json={
+        "client": contact, "areas": ["face"], "answers": {**ELIGIBLE, "keloid_scarring": True}}), 201)
+    treatment = ok(book(system, first, free_start(system, 90)), 201)
+    consultation = ok(book(system, {**second, "areas": ["face"]}, free_start(system, 92, kind="consultation"),
+                           type="consultation"), 201)
+    sent = until(lambda: system.staff("GET", f"/api/notifications?booking_id={treatment['id']}").json(),
+                 lambda body: any(n["status"] == "sent" for n in body["notifications"]), seconds=60)
+    assert any(n["status"] == "sent" for n in sent["notifications"]), sent
+    return {"contact": contact, "token": token, "client_id": first["client_id"], "screenings": [first, second],
+            "treatment": treatment, "consultation": consultation}
+
+
+def test_a_client_and_an_admin_export_everything_held_about_the_client(system, erasable):
+    path = f"/api/clients/{erasable['client_id']}/export"
+    own = ok(system.call("GET", path, token=erasable["token"]))
+    admin = ok(system.staff("GET", path))
+    for export in (own, admin):
+        assert export["client"] == {"id": erasable["client_id"], **erasable["contact"]}
+        assert [s["id"] for s in export["screenings"]] == [s["id"] for s in erasable["screenings"]]
+        assert export["screenings"][1]["answers"]["keloid_scarring"] is True
+        assert {b["id"] for b in export["bookings"]} == {erasable["treatment"]["id"], erasable["consultation"]["id"]}
+        assert export["courses"] == [] and export["waitlist"] == []
+        kinds = {n["kind"] for n in export["notifications"]}
+        assert {"pre_treatment", "consultation_confirmation", "screening_result"} <= kinds
+    someone_else = screen(system, People())
+    assert system.call("GET", path, token=someone_else["access_token"]).status_code == 404
+    assert system.call("GET", "/api/clients/nobody/export", token=system.staff_token).status_code == 404
+    audit = until(lambda: system.staff("GET", f"/api/audit?action=client.exported&resource_id={erasable['client_id']}"),
+                  lambda r: r.status_code == 200 and r.json()["entries"])
+    assert [e["actor"]["id"] for e in audit.json()["entries"]] == ["operator"]  # the admin's export, not the client's
+
+
+def test_erasure_removes_the_client_from_every_table_of_every_service(system, erasable):
+    contact, client_id = erasable["contact"], erasable["client_id"]
+    values = [contact["name"], contact["email"], contact["phone"]]
+    before = find_in_databases(system, values)
+    assert {(service, table) for service, table, _, _ in before} >= {
+        ("screening", "screenings"), ("booking", "screenings"), ("notifications", "notifications")}  # the scan sees
+    path = f"/api/clients/{client_id}/erasure"
+    started = system.staff("POST", path)
+    assert started.status_code == 202, started.text
+    assert started.json()["client_id"] == client_id and started.json()["status"] in ("in_progress", "done")
+    assert set(started.json()["services"]) == {"screening", "booking", "notifications"}
+    record = until(lambda: system.staff("GET", path).json(), lambda r: r["status"] == "done", seconds=60)
+    assert record["status"] == "done", record
+    assert record["services"] == {"screening": "done", "booking": "done", "notifications": "done"}
+
+    assert find_in_databases(system, values) == []
+    counted = {service: len(text_columns(system, service)) for service in ("screening", "booking", "notifications",
+                                                                           "staff")}
+    assert all(counted.values()), counted
+
+    token = erasable["token"]
+    for call in (("GET", f"/api/screenings/{erasable['screenings'][0]['id']}"), ("GET", "/api/bookings"),
+                 ("GET", f"/api/notifications?booking_id={erasable['treatment']['id']}"),
+                 ("GET", f"/api/clients/{client_id}/export")):
+        assert system.call(*call, token=token).status_code == 401, call
+    assert system.staff("GET", f"/api/clients/{client_id}/export").status_code == 404
+    assert system.staff("GET", f"/api/screenings/{erasable['screenings'][0]['id']}").status_code == 404
+    treatment = ok(system.staff("GET", f"/api/bookings/{erasable['treatment']['id']}"))
+    assert (treatment["status"], treatment["client_id"]) == ("cancelled", "erased")
+    messages = ok(system.staff("GET", f"/api/notifications?booking_id={erasable['treatment']['id']}"))["notifications"]
+    assert messages and {m["status"] for m in messages} <= {"sent", "cancelled"}
+    assert not [m for m in messages if m["kind"] == "cancellation"]  # cancelled without a message
+    assert all(m["to"] == "" for m in messages)
+    again = system.staff("POST", path)
+    assert again.status_code == 202 and again.json()["status"] == "done"
+    audit = until(lambda: system.staff("GET", f"/api/audit?action=client.erasure_requested&resource_id={client_id}"),
+                  lambda r: r.status_code == 200 and len(r.json()["entries"]) == 2)
+    assert len(audit.json()["entries"]) == 2
+    for name, log in system.logs.items():  # export and erasure logged ids only
+        text = log.read_text(errors="replace").lower()
+        assert [v for v in values if v.lower() in text] == [], name

@@ -51,9 +51,12 @@ def direct(system, service: str, method: str, path: str, token: str, **kwargs) -
 
 
 # (service, method, path template, body, expected status by role) — API.md's matrix
-def matrix_cases(system, day: date, screening_id: str, booking_id: str):
+def matrix_cases(system, day: date, screening_id: str, booking_id: str, client_id: str):
     iso = day.isoformat()
     return [
+        ("screening", "GET", f"/api/clients/{client_id}/erasure", None,
+         {"admin": 404, "practitioner": 403, "reception": 403}),  # admin: none asked for yet
+        ("screening", "POST", f"/api/clients/{client_id}/erasure", None, {"practitioner": 403, "reception": 403}),
         ("booking", "GET", f"/api/bookings?date={iso}", None, {"admin": 200, "practitioner": 200, "reception": 200}),
         ("booking", "GET", f"/api/bookings/{booking_id}", None, {"admin": 200, "practitioner": 200, "reception": 200}),
         ("screening", "GET", "/api/screenings?outcome=consultation_required", None,
@@ -75,13 +78,20 @@ def test_the_role_matrix_holds_through_the_gateway_and_at_each_service(system, t
     ada = client(system)
     booking = book_ok(system, ada, at(day, "10:00"))
     pending = needs_consultation(system)
-    for service, method, path, body, expected in matrix_cases(system, day, pending["id"], booking["id"]):
+    for service, method, path, body, expected in matrix_cases(system, day, pending["id"], booking["id"],
+                                                              ada["client_id"]):
         for role, status in expected.items():
             via_gateway = system.call(method, path, token=team[role], json=body)
             skipping = direct(system, service, method, path, team[role], json=body)
             assert (via_gateway.status_code, skipping.status_code) == (status, status), (role, method, path)
             if status == 403:
                 assert via_gateway.json()["error"]["code"] == skipping.json()["error"]["code"] == "forbidden"
+    # a client's export: admin only, through the gateway and at each service's own part of it
+    for role, status in (("admin", 200), ("practitioner", 403), ("reception", 403)):
+        assert system.call("GET", f"/api/clients/{ada['client_id']}/export", token=team[role]).status_code == status
+        for service in ("screening", "booking", "notifications"):
+            assert direct(system, service, "GET", f"/internal/clients/{ada['client_id']}/export",
+                          team[role]).status_code == status, (role, service)
     # reception reads screenings without answers; the others with them
     for role, sees_answers in (("reception", False), ("practitioner", True), ("admin", True)):
         one = system.call("GET", f"/api/screenings/{pending['id']}", token=team[role]).json()

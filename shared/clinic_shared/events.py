@@ -142,6 +142,18 @@ class WaitlistOfferedV1(_Lenient):
     timezone = fields.String(required=True)
 
 
+class SignInRequestedV1(_Lenient):
+    """A known client asked to sign in (API.md "Clients who come back"): the notifications service sends
+    the `sign_in_link` e-mail. The code is the secret of the link; it works once, until `expires_at`, and the
+    screening service keeps only its hash. An unknown e-mail publishes nothing."""
+
+    request_id = fields.String(required=True)  # one per request: the message is sent once per request
+    client_id = fields.String(required=True)
+    client = fields.Nested(ClientContactSchema, required=True)
+    code = fields.String(required=True)
+    expires_at = fields.String(required=True)  # ISO 8601 with offset
+
+
 AUDIT_ACTIONS = (  # API.md "Audit"
     "staff.signed_in", "staff.sign_in_failed", "staff.member_created", "staff.member_changed",
     "screening.answers_read", "screening.cleared", "booking.cancelled", "booking.rescheduled",
@@ -171,6 +183,26 @@ class AuditRecordedV1(_Lenient):
     at = fields.String(required=True)  # ISO 8601 with offset
 
 
+ERASURE_REASONS = ("request", "retention")  # an admin asked (API.md), or the retention job (CLINIC.md)
+ERASING_SERVICES = ("screening", "booking", "notifications")  # each reports its part of an erasure
+
+
+class ClientErasureRequestedV1(_Lenient):
+    """Erase everything of this client (clinic_shared.erasure). The id only: nothing left to identify them."""
+
+    client_id = fields.String(required=True)
+    reason = fields.String(required=True, validate=validate.OneOf(ERASURE_REASONS))
+    requested_at = fields.String(required=True)  # ISO 8601 with offset
+
+
+class ClientErasedV1(_Lenient):
+    """A service's report: its part of the client's erasure is done."""
+
+    client_id = fields.String(required=True)
+    service = fields.String(required=True, validate=validate.OneOf(ERASING_SERVICES))
+    erased_at = fields.String(required=True)
+
+
 # (type, version) -> schema of `data`. Add a new version here; never change an old one.
 EVENT_SCHEMAS: dict[tuple[str, int], type[Schema]] = {
     ("screening.completed", 1): ScreeningCompletedV1,
@@ -184,6 +216,9 @@ EVENT_SCHEMAS: dict[tuple[str, int], type[Schema]] = {
     ("audit.recorded", 1): AuditRecordedV1,
     ("closure.deleted", 1): ClosureDeletedV1,
     ("waitlist.offered", 1): WaitlistOfferedV1,
+    ("client.sign_in_requested", 1): SignInRequestedV1,
+    ("client.erasure_requested", 1): ClientErasureRequestedV1,
+    ("client.erased", 1): ClientErasedV1,
 }
 
 

@@ -63,3 +63,12 @@ def create_heartbeat_table(op) -> None:
         sa.Column("name", sa.String(50), primary_key=True),
         sa.Column("beat_at", UTCDateTime(), nullable=False),
     )
+
+
+def create_erased_clients_table(op) -> None:
+    """The ids of the clients erased in this service (see erasure.py), for a service's migration."""
+    op.create_table(
+        "erased_clients",
+        sa.Column("client_id", sa.String(64), primary_key=True),
+        sa.Column("erased_at", UTCDateTime(), nullable=False),
+    )

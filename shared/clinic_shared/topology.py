@@ -23,11 +23,16 @@ from dataclasses import dataclass
 
 from kombu import Connection, Exchange, Queue, binding
 
-# Which event types each service consumes. The screening service consumes nothing yet.
+BOOKING_EVENTS = ("booking.confirmed", "booking.cancelled", "booking.rescheduled", "booking.completed")
+
+# Which event types each service consumes.
 CONSUMES: dict[str, tuple[str, ...]] = {
+    # The erasure record's owner hears each service's report; booking events tell it a client is active
+    # (the retention job's measure).
+    "screening": ("client.erased", *BOOKING_EVENTS),
     # booking also hears its own freeing changes: they lead to waitlist offers (booking README "Waitlist").
-    "booking": ("screening.completed", "screening.cleared", "booking.cancelled", "booking.rescheduled",
-                "closure.deleted"),
+    "booking": ("screening.completed", "screening.cleared", "client.erasure_requested", "booking.cancelled",
+                "booking.rescheduled", "closure.deleted"),
     "notifications": (
         "screening.completed",
         "screening.cleared",
@@ -36,6 +41,8 @@ CONSUMES: dict[str, tuple[str, ...]] = {
         "booking.rescheduled",
         "booking.completed",
         "waitlist.offered",
+        "client.sign_in_requested",
+        "client.erasure_requested",
     ),
     "staff": ("audit.recorded",),  # the audit trail: what every service's staff did
 }

@@ -1,6 +1,7 @@
 """The booking service: appointments, courses, closures and availability by the clinic's rules."""
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Callable
 
@@ -26,7 +27,10 @@ def create_app(settings=None, clock: Callable[[], datetime] | None = None, **ove
     from .api.schemas import documented_settings
     from .operations import Scheduler
     from .settings import load_booking_settings, with_overrides
-    from .store.tables import heartbeat
+    from clinic_shared.erasure import ErasedClients
+
+    from .api.client_data import internal_export_blueprint
+    from .store.tables import erased_clients, heartbeat
     from .waitlist_offers import WaitlistOffers
     from .waitlist_operations import Waitlist
 
@@ -45,9 +49,14 @@ def create_app(settings=None, clock: Callable[[], datetime] | None = None, **ove
     # Who acts is read per request, like the request id: staff actions are audited (clinic_shared.audit).
     scheduler = Scheduler(settings, session_factory, clock or utcnow, correlation_id=request_id,
                           actor=lambda: g.get("principal"))
-    tokens = TokenAuthority.from_settings(base)
+    # The revocation check remembers "not erased" for a second of the app's clock when one is given (tests
+    # pin it and step past that second), else of the process's monotonic clock.
+    check_clock = (lambda: clock().timestamp()) if clock is not None else time.monotonic
+    tokens = TokenAuthority.from_settings(base, revoked=ErasedClients(session_factory, erased_clients,
+                                                                      clock=check_clock))
     waitlist = Waitlist(scheduler, WaitlistOffers(settings, session_factory, clock or utcnow))
     app.extensions[EXTENSION] = BookingContext(settings, scheduler, tokens, engine, waitlist)
     document_settings(api, documented_settings(settings.rules))
     register_blueprints(api)
+    app.register_blueprint(internal_export_blueprint())  # not public: left out of the OpenAPI document
     return app

@@ -3,9 +3,14 @@
 - The screening events keep the local projection of screenings (never the answers). Both versions are handled
   alike: version 2 carries the outcome only, and the reasons a version 1 event still in flight carried are
   dropped when it is parsed (clinic_shared.events).
+  A screening event of an erased client is dropped.
+- `client.erasure_requested` erases the client here (client_data.py).
 - The service's own `booking.cancelled`, `booking.rescheduled` and `closure.deleted` offer the day's freed
   time to its waitlist (`WaitlistOffers.offer_freed_time`)."""
 from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -15,6 +20,7 @@ from datetime import date
 from clinic_shared.datetimes import parse_aware
 from clinic_shared.db import utcnow
 
+from .client_data import client_erased, erase_client
 from .store.tables import screenings
 from .waitlist_offers import WaitlistOffers
 
@@ -48,17 +54,19 @@ def _upsert(session: Session, screening_id: str, values: dict, cleared: bool) ->
 
 
 def on_screening_completed(session: Session, data: dict, envelope: dict) -> None:
-    _upsert(session, data["screening_id"], _row(data), cleared=False)
+    if not client_erased(session, data["client_id"]):  # late news of an erased client brings nothing back
+        _upsert(session, data["screening_id"], _row(data), cleared=False)
 
 
 def on_screening_cleared(session: Session, data: dict, envelope: dict) -> None:
-    _upsert(session, data["screening_id"], _row(data), cleared=True)
+    if not client_erased(session, data["client_id"]):
+        _upsert(session, data["screening_id"], _row(data), cleared=True)
 
 
-HANDLERS = {
-    "screening.completed": on_screening_completed,
-    "screening.cleared": on_screening_cleared,
-}
+def erasure_handler(clock: Callable[[], datetime], offers: WaitlistOffers | None):
+    def on_erasure_requested(session: Session, data: dict, envelope: dict) -> None:
+        erase_client(session, data["client_id"], now=clock(), correlation_id=envelope.get("correlation_id"))
+    return on_erasure_requested
 
 
 def waitlist_handlers(offers: WaitlistOffers) -> dict:
@@ -75,5 +83,12 @@ def waitlist_handlers(offers: WaitlistOffers) -> dict:
     }
 
 
-def handlers(offers: WaitlistOffers | None = None) -> dict:
-    return {**HANDLERS, **(waitlist_handlers(offers) if offers is not None else {})}
+def handlers(clock: Callable[[], datetime] = utcnow, offers: WaitlistOffers | None = None) -> dict:
+    """Every consumed event's handler; `clock` says what "now" is (which bookings an erasure finds ahead);
+    with `offers`, the waitlist's too (and an erasure passes on the time it frees)."""
+    return {
+        "screening.completed": on_screening_completed,
+        "screening.cleared": on_screening_cleared,
+        "client.erasure_requested": erasure_handler(clock, offers),
+        **(waitlist_handlers(offers) if offers is not None else {}),
+    }

@@ -27,8 +27,10 @@ from clinic_shared.auth import Principal
 from clinic_shared.outbox import add_event
 from clinic_shared.paging import Position
 
+from . import client_data
 from .domain.availability import Slot, range_slots
 from .domain.booking_rules import check_session
+from .domain.change_notice import Contact, change_deadline, check_change_allowed
 from .domain.courses import course_shape_errors, course_starts
 from .domain.lifecycle import CANCELLED, COMPLETED, CONFIRMED, FIRST_VERSION, can_change, next_version
 from .domain.practitioners import choose_practitioner
@@ -106,11 +108,12 @@ class Scheduler:
             "practitioner": {"id": row.practitioner_id, "name": row.practitioner_name},
             "client_id": row.client_id, "screening_id": row.screening_id, "course_id": row.course_id,
             "version": row.version,
+            "changeable_until": to_local_iso(change_deadline(row.start_at, self._rules.change_notice_hours), tz),
         }
 
     def _snapshot(self, row, screening) -> dict:
         view = self.booking_view(row)
-        data = {k: v for k, v in view.items() if k != "id"}
+        data = {k: v for k, v in view.items() if k not in ("id", "changeable_until")}
         data.update(booking_id=row.id, timezone=self._rules.timezone.key,
                     client={"name": screening.client_name, "email": screening.client_email,
                             "phone": screening.client_phone})
@@ -120,8 +123,9 @@ class Scheduler:
         """Add the event of `row`'s change to the outbox; `screening` (the row's, if the caller has it) names the client."""
         if screening is None:
             screening = repository.screening(session, row.screening_id)
-        add_event(session, outbox, event_type, {**self._snapshot(row, screening), **extra},
-                  producer=PRODUCER, correlation_id=self._correlation_id())
+        if screening is not None:  # None: a past booking of an erased client, whom no one may hear about again
+            add_event(session, outbox, event_type, {**self._snapshot(row, screening), **extra},
+                      producer=PRODUCER, correlation_id=self._correlation_id())
         if event_type in AUDITED_BOOKING_EVENTS:
             self._audit(session, event_type, "booking", row.id)
 
@@ -299,7 +303,17 @@ class Scheduler:
             raise already_final(row.status)
         if expected_version is not None and row.version != expected_version:
             raise changed_meanwhile(row)
+        self._check_notice(row, by_staff=client_id is None)
         return row
+
+    def _check_notice(self, row, by_staff: bool) -> None:
+        """A client changes a booking only up to the change notice before its start; staff at any time."""
+        rules = self._rules
+        try:
+            check_change_allowed(row.start_at, self._clock(), rules.change_notice_hours, by_staff,
+                                 Contact(rules.contact_phone, rules.contact_email), rules.timezone)
+        except RuleViolation as violation:
+            raise rule_error(violation)
 
     def _change(self, session: Session, seen, **values):
         """Write `values` only over the booking as it was read (still confirmed, same version) and raise its
@@ -322,7 +336,7 @@ class Scheduler:
         return self._retrying(work)
 
     def complete(self, booking_id: str, expected_version: int | None = None):
-        def work(session: Session):
+        def work(session: Session):  # staff only: the change notice does not apply
             seen = self._confirmed_for_change(session, booking_id, None, expected_version)
             now = self._clock()
             row = self._change(session, seen, status=COMPLETED, completed_at=now)
@@ -387,6 +401,11 @@ class Scheduler:
             return self._course(session, course_id)
 
         return self._with_screening(screening_id, work)
+
+    def client_export(self, client_id: str) -> tuple[list, list, list[dict]]:
+        """(bookings, courses, waitlist entries) of a client, for their export."""
+        with self._sessions() as session:
+            return client_data.export_client(session, client_id)
 
     def _course(self, session: Session, course_id: str):
         course = session.execute(select(courses).where(courses.c.id == course_id)).first()

@@ -19,6 +19,8 @@ numbers from CLINIC.md as defaults, each overridable by an environment variable.
 | CLINIC_BOOKING_SCREENING_RETRY_AFTER | 2 (seconds, the Retry-After of `screening_pending`) |
 | CLINIC_BOOKING_SCREENING_WAIT | 2 (seconds, at most 2: how long a booking waits for a screening not received yet) |
 | CLINIC_WAITLIST_HOLD_MINUTES | 30 (how long freed time offered to a waiting client is held for them) |
+| CLINIC_CHANGE_NOTICE_HOURS | 24 (a client may cancel or reschedule up to this many hours before the start) |
+| CLINIC_CONTACT_PHONE / CLINIC_CONTACT_EMAIL | "+44 20 7946 0000" / "hello@ikclinics.example" (`details.contact` of `too_late_to_change`) |
 
 A screening's validity is not a setting here: each screening carries its own `valid_until`.
 """
@@ -55,6 +57,9 @@ _ENV = {
     "spacing_days": ("CLINIC_BOOKING_SPACING_DAYS", "28"),
     "course_sessions": ("CLINIC_BOOKING_COURSE_SESSIONS", "3-6"),
     "course_interval_weeks": ("CLINIC_BOOKING_COURSE_INTERVAL_WEEKS", "4-6"),
+    "change_notice_hours": ("CLINIC_CHANGE_NOTICE_HOURS", "24"),
+    "contact_phone": ("CLINIC_CONTACT_PHONE", "+44 20 7946 0000"),
+    "contact_email": ("CLINIC_CONTACT_EMAIL", "hello@ikclinics.example"),
 }
 
 
@@ -108,6 +113,7 @@ def _range(value: str) -> tuple[int, int]:
 _PARSERS = {
     "open_weekdays": _weekdays, "opens": _clock, "closes": _clock, "areas": parse_areas,
     "practitioners": practitioners_from_names, "course_sessions": _range, "course_interval_weeks": _range,
+    "contact_phone": str.strip, "contact_email": str.strip,
 }
 
 

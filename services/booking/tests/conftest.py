@@ -48,7 +48,7 @@ class Clinic:
         self.engine = make_engine(database_url)
         self.sessions = make_session_factory(self.engine)
         self.offers = WaitlistOffers(self.settings, self.sessions, self.clock)
-        self.processor = make_processor(self.sessions, self.offers)
+        self.processor = make_processor(self.sessions, self.clock, self.offers)
 
     def close(self):
         self.engine.dispose()

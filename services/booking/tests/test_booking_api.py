@@ -65,7 +65,7 @@ def test_book_a_treatment(clinic):
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     assert set(body) == {"id", "reference", "status", "type", "areas", "start", "end", "practitioner",
-                         "client_id", "screening_id", "course_id", "version"}  # version: beyond API.md, additive
+                         "client_id", "screening_id", "course_id", "version", "changeable_until"}  # beyond API.md, additive
     assert body["status"] == "confirmed" and body["type"] == "treatment" and body["course_id"] is None
     assert body["areas"] == ["neck", "hands"]
     assert body["start"] == "2026-11-10T10:00:00+00:00" and body["end"] == "2026-11-10T11:00:00+00:00"

@@ -103,7 +103,7 @@ def test_one_freed_time_handled_by_several_consumers_at_once_is_offered_once(sol
     (cancelled,) = unpublished(clinic, "booking.cancelled")
     # The same cancellation as four workers would see it: delivered, and republished under new ids.
     copies = [cancelled] + [{**cancelled, "event_id": f"republished-{n}"} for n in range(3)]
-    processors = [make_processor(clinic.sessions, clinic.offers) for _ in copies]
+    processors = [make_processor(clinic.sessions, clinic.clock, clinic.offers) for _ in copies]
     results = at_once(*[lambda p=p, c=c: p.process(c) for p, c in zip(processors, copies)])
     assert not [r for r in results if isinstance(r, Exception)], results
     statuses = [e.status for e in entries(clinic)]
@@ -123,7 +123,7 @@ def test_two_cancellations_at_once_offer_two_times_to_two_entries(solo):
                                                                   headers=headers) for b in (booked[2], booked[8])])
     assert [a.status_code for a in answers] == [200, 200]
     events = unpublished(clinic, "booking.cancelled")
-    processors = [make_processor(clinic.sessions, clinic.offers) for _ in events]
+    processors = [make_processor(clinic.sessions, clinic.clock, clinic.offers) for _ in events]
     results = at_once(*[lambda p=p, e=e: p.process(e) for p, e in zip(processors, events)])
     assert results == [True, True]
     found = entries(clinic)
@@ -142,7 +142,7 @@ def test_an_offer_and_a_competing_booking_never_both_win(solo, round_):
     freed = booked[round_ + 3]
     clinic.http.post(f"/api/bookings/{freed['id']}/cancel", json={}, headers=clinic.staff)
     (cancelled,) = unpublished(clinic, "booking.cancelled")
-    processor = make_processor(clinic.sessions, clinic.offers)
+    processor = make_processor(clinic.sessions, clinic.clock, clinic.offers)
     body = {"screening_id": rival["screening_id"], "areas": ["neck"], "start": freed["start"]}
     offer, booking = at_once(
         lambda: processor.process(cancelled),

@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from clinic_shared.settings import Settings
 from clinic_shared.web import create_service_app
 
-from . import api, pages, proxy
+from . import api, client_export, pages, proxy
 from .limiting import install_rate_limit
 from .rate_limit import parse_rate
 from .request_ids import DropInsaneRequestIds
@@ -30,6 +30,7 @@ def create_app(settings: GatewaySettings | Settings | None = None, *,
         settings = settings.with_overrides(**overrides)
     base = settings.base
     rate = parse_rate(base.rate_limit)  # a bad setting stops the start, not a request
+    sign_in_rate = parse_rate(settings.sign_in_rate_limit, "CLINIC_SIGN_IN_RATE_LIMIT")
 
     # The shared app brings the error envelope, the 64 KiB limit (chunked bodies too), the NUL and
     # JSON-depth guards, request ids and GET /health
@@ -44,9 +45,10 @@ def create_app(settings: GatewaySettings | Settings | None = None, *,
     app.extensions["gateway.api"] = smorest_api
     app.extensions["gateway.upstreams"] = Upstreams(base.service_urls, timeout=upstream_timeout)
     # Keys carry the deployment's prefix, so deployments sharing one Redis (as they may share a broker) do not mix.
-    install_rate_limit(app, rate, settings.redis_url, key_prefix=f"{base.topology_prefix}-gateway")
+    install_rate_limit(app, rate, sign_in_rate, settings.redis_url, key_prefix=f"{base.topology_prefix}-gateway")
 
     smorest_api.register_blueprint(api.blp)
+    smorest_api.register_blueprint(client_export.blp)
     app.register_blueprint(proxy.blp)
     app.register_blueprint(pages.blp)
     pages.install_page_headers(app)

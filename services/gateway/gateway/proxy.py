@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Response, current_app, request
+from werkzeug.exceptions import HTTPException
 
 from clinic_shared.errors import ApiError, error_response
 from clinic_shared.logs import REQUEST_ID_HEADER
@@ -49,9 +50,13 @@ def _allow_of_own_routes(response):
 
 
 def _own_methods(path: str) -> set[str]:
-    """The methods of the gateway's own route at exactly `path` (they have no variables), if any."""
+    """The methods of the gateway's own route at `path`, if any (every one of them answers GET)."""
+    try:
+        endpoint, _ = current_app.url_map.bind("gateway").match(path, method="GET")
+    except HTTPException:
+        return set()
     return {method for rule in current_app.url_map.iter_rules()
-            if rule.rule == path and rule.endpoint != request.endpoint for method in rule.methods or ()}
+            if rule.endpoint == endpoint and endpoint != request.endpoint for method in rule.methods or ()}
 
 
 def _returned_headers(upstream, skip: str | None = None) -> dict:

@@ -18,14 +18,14 @@ class Rate:
         return f"{self.requests}/{self.period}"
 
 
-def parse_rate(text: str) -> Rate | None:
+def parse_rate(text: str, setting: str = "CLINIC_RATE_LIMIT") -> Rate | None:
     """`"120/minute"` -> Rate(120, "minute"); `"off"` -> None. Anything else is a configuration error."""
     value = (text or "").strip().lower()
     if value == "off":
         return None
     count, sep, period = value.partition("/")
     if not sep or period not in PERIODS or not count.isdigit() or int(count) < 1:
-        raise ValueError(f"CLINIC_RATE_LIMIT must be 'N/second', 'N/minute', 'N/hour' or 'off', not {text!r}")
+        raise ValueError(f"{setting} must be 'N/second', 'N/minute', 'N/hour' or 'off', not {text!r}")
     return Rate(int(count), period)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 OWNERS = {
     "screening": "screening",       # /api/screening/questionnaire
     "screenings": "screening",
+    "auth": "screening",            # /api/auth/link, /api/auth/token: sign-in by e-mail, where clients are
     "treatments": "booking",
     "practitioners": "booking",
     "availability": "booking",
@@ -15,6 +16,7 @@ OWNERS = {
     "notifications": "notifications",
     "staff": "staff",               # /api/staff/sessions, /api/staff/me, /api/staff/members
     "audit": "staff",
+    "clients": "screening",         # /api/clients/{id}/erasure (the export is the gateway's own: client_export.py)
 }
 
 
@@ -27,4 +29,6 @@ def owner_of(path: str) -> str | None:
     # than the one its owner was chosen by.
     if "." in segments or ".." in segments:
         return None
+    if segments[0] == "clients" and segments[2:] == ["export"]:
+        return None  # /api/clients/{id}/export: the gateway's own, gathered from every service
     return OWNERS.get(segments[0])

@@ -3,6 +3,7 @@
 | environment | meaning | default |
 |---|---|---|
 | CLINIC_REDIS_URL | Redis the rate limits are counted in (`redis://host:6379/0`), shared by every gateway process and replica | none: counted in each process's memory |
+| CLINIC_SIGN_IN_RATE_LIMIT | sign-in links (`POST /api/auth/link`, each sends an e-mail) asked for per client address, as `N/second|minute|hour` or `off`, on top of the general limit | `10/hour` |
 | CLINIC_TRUSTED_PROXIES | how many proxies in front of the gateway append to `X-Forwarded-For`; the client address is the one the outermost trusted proxy saw | `0`: the header is ignored, the peer address is the client |
 """
 from __future__ import annotations
@@ -21,6 +22,7 @@ class GatewaySettings(OnSharedSettings):
     base: Settings
     redis_url: str | None = None
     trusted_proxies: int = 0
+    sign_in_rate_limit: str = "10/hour"
 
 
 def load_gateway_settings(environ: Mapping[str, str] | None = None) -> GatewaySettings:
@@ -29,6 +31,7 @@ def load_gateway_settings(environ: Mapping[str, str] | None = None) -> GatewaySe
         base=load_settings(SERVICE, env),
         redis_url=env.get("CLINIC_REDIS_URL") or None,
         trusted_proxies=parse_trusted_proxies(env.get("CLINIC_TRUSTED_PROXIES") or "0"),
+        sign_in_rate_limit=env.get("CLINIC_SIGN_IN_RATE_LIMIT") or "10/hour",
     )
 
 

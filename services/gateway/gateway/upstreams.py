@@ -74,6 +74,20 @@ class Upstreams:
         except requests.RequestException as exc:
             raise unavailable(service) from exc
 
+    def ask_each(self, services: list[str], method: str, path: str,
+                 headers: Mapping[str, str]) -> dict[str, tuple[int, bytes] | None]:
+        """Ask several services the same path at once: service -> (status, body), or None when it did not answer."""
+        def ask(name: str) -> tuple[int, bytes] | None:
+            try:
+                response = self.session.request(method, self.urls[name] + quote(path, safe=_PATH_SAFE),
+                                                headers=dict(headers), timeout=self.timeout, allow_redirects=False)
+            except requests.RequestException:
+                return None
+            return response.status_code, response.content
+
+        with ThreadPoolExecutor(max_workers=len(services) or 1) as pool:
+            return dict(zip(services, pool.map(ask, services)))
+
     def health(self) -> dict[str, str]:
         """service -> "ok" or "down", asking every service at once."""
         def probe(name: str) -> str:

@@ -133,3 +133,74 @@ def test_waitlist_requests_and_the_offer_link(result):
     assert result["offerBody"] == {"screening_id": "s1", "type": "treatment", "start": "2026-12-01T11:00:00+00:00",
                                    "areas": ["neck"]}
     assert result["linked"] == ["0b6a-41", None, None, None, None]
+
+
+# ----- clients who come back: routes, the change notice said before trying, "My appointments" ----------------
+
+RETURN_DRIVER = """
+const B = require(process.argv[1]);
+const now = Date.parse("2026-11-20T10:00:00Z");
+const booking = (id, start, extra = {}) => Object.assign({id, status: "confirmed", start, course_id: null,
+  end: start.replace(/T(\\d\\d)/, (m, h) => "T" + String(Number(h) + 1).padStart(2, "0")),
+  changeable_until: new Date(Date.parse(start) - 24 * 3600e3).toISOString()}, extra);
+const policy = {notice_hours: 24, contact: {phone: "+44 20 7946 0000", email: "hello@clinic.test"}};
+const out = {};
+out.routes = ["#manage=abc.def-_", "#code=xyz", "", "#", "#other=1", "#code=", "#manage=a&code=b"].map(B.hashRoute);
+const soon = booking("soon", "2026-11-21T09:00:00+00:00");        // 23 hours ahead: inside the notice
+const later = booking("later", "2026-11-25T09:00:00+00:00");
+const edge = booking("edge", "2026-11-21T10:00:00+00:00");        // exactly 24 hours ahead
+const cancelled = booking("gone", "2026-11-26T09:00:00+00:00", {status: "cancelled"});
+out.states = [soon, later, edge, cancelled].map((b) => B.changeState(b, now));
+out.policies = [soon, later, cancelled].map((b) => B.policyText(b, policy, now));
+const c1 = booking("c1", "2026-12-01T09:00:00+00:00", {course_id: "k"});
+const c2 = booking("c2", "2027-01-05T09:00:00+00:00", {course_id: "k"});
+const past = booking("past", "2026-11-01T09:00:00+00:00", {status: "completed"});
+const grouped = B.groupAppointments([c2, cancelled, past, later, c1], now);
+out.upcoming = grouped.upcoming.map((b) => b.id);
+out.past = grouped.past.map((b) => b.id);
+out.labels = [c1, c2, later].map(grouped.courseLabel);
+out.paths = [B.bookingActionPath("b 1/x", "cancel"), B.calendarPath("b&1")];
+out.reusable = [{id: "s", valid_until: "2026-12-01T00:00:00+00:00"}, {id: "s", valid_until: "2026-11-01T00:00:00+00:00"},
+                null, {valid_until: "2027-01-01T00:00:00+00:00"}].map((s) => B.screeningReusable(s, now));
+console.log(JSON.stringify(out));
+"""
+
+
+@pytest.fixture(scope="module")
+def returning():
+    node = shutil.which("node")
+    if node is None:
+        missing_backend("node (Debian's nodejs package)", "is not installed")
+    run = subprocess.run([node, "-e", RETURN_DRIVER, str(SCRIPT)], capture_output=True, text=True, timeout=30)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+def test_the_address_after_the_hash_opens_a_booking_or_signs_in(returning):
+    assert returning["routes"] == [
+        {"kind": "manage", "token": "abc.def-_"}, {"kind": "code", "code": "xyz"}, {"kind": None}, {"kind": None},
+        {"kind": None}, {"kind": None}, {"kind": "manage", "token": "a"}]
+
+
+def test_the_page_knows_the_change_notice_before_the_client_tries(returning):
+    assert returning["states"] == [
+        {"canChange": False, "reason": "too_late"}, {"canChange": True, "reason": None},
+        {"canChange": True, "reason": None}, {"canChange": False, "reason": "cancelled"}]
+    too_late, in_time, cancelled = returning["policies"]
+    assert "too late" in too_late and "+44 20 7946 0000" in too_late and "hello@clinic.test" in too_late
+    assert in_time.startswith("You can change or cancel it here until 2026-11-24 09:00")
+    assert cancelled == "This appointment is cancelled."
+
+
+def test_my_appointments_are_upcoming_first_and_courses_are_numbered(returning):
+    assert returning["upcoming"] == ["later", "c1", "c2"]
+    assert returning["past"] == ["gone", "past"]
+    assert returning["labels"] == ["Session 1 of 2 of a course", "Session 2 of 2 of a course", None]
+
+
+def test_paths_escape_what_they_carry(returning):
+    assert returning["paths"] == ["/api/bookings/b%201%2Fx/cancel", "/api/notifications/calendar?booking_id=b%261"]
+
+
+def test_a_valid_screening_is_booked_with_again(returning):
+    assert returning["reusable"] == [True, False, False, False]

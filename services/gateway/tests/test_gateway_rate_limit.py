@@ -261,3 +261,36 @@ def test_gunicorn_workers_sharing_redis_allow_n_in_all(echo, serve, redis_url, t
         keys = list(store.scan_iter(match=f"*{prefix}-gateway/*"))
         if keys:
             store.delete(*keys)
+
+
+# ----- sign-in links -------------------------------------------------------------------------------------
+
+@pytest.fixture
+def sign_in_limited(services, gateway_settings):
+    def make(rate, general="off"):
+        settings = gateway_settings({n: u for n, (_, u) in services.items()}, rate_limit=general)
+        return create_app(settings, sign_in_rate_limit=rate).test_client()
+    return make
+
+
+def test_sign_in_links_are_limited_per_address_on_top_of_the_general_limit(sign_in_limited, services):
+    client = sign_in_limited("2/hour")
+    link = lambda address: client.post("/api/auth/link", json={"email": "a@b.c"},  # noqa: E731
+                                       environ_base=from_address(address))
+    assert [link("10.0.0.1").status_code for _ in range(2)] == [200, 200]  # the echo service answers 200
+    refused = link("10.0.0.1")
+    assert refused.status_code == 429 and refused.get_json()["error"]["code"] == "rate_limited"
+    assert 3590 <= int(refused.headers["Retry-After"]) <= 3600  # the first link leaves the hour's window
+    assert link("10.0.0.2").status_code == 200
+    # Nothing else is counted against it: other paths, and the code exchange, still pass.
+    assert client.post("/api/auth/token", json={"code": "x"}, environ_base=from_address("10.0.0.1")).status_code == 200
+    assert client.get("/api/treatments", environ_base=from_address("10.0.0.1")).status_code == 200
+    links = [r for r in services["screening"][0].received if r["path"] == "/api/auth/link"]
+    assert len(links) == 3  # the refused one was not forwarded
+
+
+def test_the_sign_in_limit_can_be_off_and_a_bad_one_stops_the_start(sign_in_limited, gateway_settings, closed_url):
+    client = sign_in_limited("off")
+    assert {client.post("/api/auth/link", json={}).status_code for _ in range(20)} == {200}
+    with pytest.raises(ValueError, match="CLINIC_SIGN_IN_RATE_LIMIT"):
+        create_app(gateway_settings({"screening": closed_url}), sign_in_rate_limit="many")

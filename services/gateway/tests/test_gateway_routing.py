@@ -8,6 +8,8 @@ CONTRACT_PATHS = {
     "/api/screenings": "screening",
     "/api/screenings/abc123": "screening",
     "/api/screenings/abc123/clearance": "screening",
+    "/api/auth/link": "screening",
+    "/api/auth/token": "screening",
     "/api/treatments": "booking",
     "/api/practitioners": "booking",
     "/api/availability": "booking",

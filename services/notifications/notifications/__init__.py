@@ -34,6 +34,9 @@ def create_app(settings: NotificationSettings | None = None, clock: Callable[[],
                **overrides) -> Flask:
     from clinic_shared.web import create_service_app
 
+    from clinic_shared.erasure import ErasedClients
+
+    from .api.client_data import internal_export_blueprint
     from .api.notifications import blp
 
     settings = (settings or load_settings()).with_overrides(**overrides)
@@ -47,9 +50,11 @@ def create_app(settings: NotificationSettings | None = None, clock: Callable[[],
     })
     app.extensions["notifications"] = Service(
         settings=settings,
-        authority=TokenAuthority.from_settings(settings),
+        authority=TokenAuthority.from_settings(settings,
+                                               revoked=ErasedClients(session_factory, tables.erased_clients)),
         session_factory=session_factory, repository=Repository(tables),
         clock=clock or utcnow, outbox=tables.outbox,
     )
     api.register_blueprint(blp)
+    app.register_blueprint(internal_export_blueprint())  # not public: left out of the OpenAPI document
     return app

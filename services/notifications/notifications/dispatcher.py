@@ -131,9 +131,12 @@ class Dispatcher:
 
         A booking cancelled since the message was planned gets nothing but its cancellation: this catches a
         message taken again after a dead dispatcher's lease ran out, once the cancellation had come in."""
-        if not row.booking_id:
-            return None
         with self._sessions() as session:
+            # The address as it is now, not as claimed: an erasure that came meanwhile removed it.
+            if not session.scalar(select(self._n.c.to_address).where(self._n.c.id == row.id)):
+                return "the client was erased"
+            if not row.booking_id:
+                return None
             booking = self._repo.booking(session, row.booking_id)
             if booking is None:
                 return None

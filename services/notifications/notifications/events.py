@@ -13,16 +13,18 @@ from typing import Callable
 
 from sqlalchemy.orm import Session
 
+from clinic_shared.auth import TokenAuthority
 from clinic_shared.datetimes import parse_aware
 
+from .client_data import client_erased, erase_client
 from .delivery import sender_domain
 from .domain import schedule
 from .domain.calendar import CalendarEvent, build_ics
 from .domain.kinds import (AFTERCARE, APPOINTMENT_REMINDER, CANCELLATION, CONSULTATION_CONFIRMATION,
-                           PRE_TREATMENT, SCREENING_RESULT, WAITLIST_OFFER)
+                           PRE_TREATMENT, SCREENING_RESULT, SIGN_IN_LINK, WAITLIST_OFFER)
 from .domain.ordering import CANCELLED, COMPLETED, CONFIRMED, Known, calendar_sequence, is_news
-from .domain.rendering import (AppointmentFacts, OfferFacts, Sender, render_appointment, render_screening_result,
-                               render_waitlist_offer)
+from .domain.rendering import (AppointmentFacts, OfferFacts, Sender, manage_url, render_appointment,
+                               render_screening_result, render_sign_in_link, render_waitlist_offer)
 from .settings import NotificationSettings
 from .store.repository import Repository
 
@@ -71,11 +73,14 @@ class EventHandlers:
     def __init__(self, settings: NotificationSettings, repository: Repository, clock: Callable[[], datetime]):
         self.settings = settings
         self.repo = repository
+        self.tables = repository.tables
         self.clock = clock
         self.sender = Sender(settings.clinic_name, settings.reply_to)
+        # Signs the booking tokens of the manage links (the same secret every service checks them with).
+        self.tokens = TokenAuthority(settings.secret_key, settings.staff_token, settings.client_token_ttl_seconds)
 
     def as_dict(self) -> dict:
-        return {
+        about_a_client = {
             "booking.confirmed": self.booking_confirmed,
             "booking.cancelled": self.booking_cancelled,
             "booking.rescheduled": self.booking_rescheduled,
@@ -83,7 +88,22 @@ class EventHandlers:
             "screening.completed": self.screening_result,
             "screening.cleared": self.screening_result,
             "waitlist.offered": self.waitlist_offer,
+            "client.sign_in_requested": self.sign_in_requested,
         }
+        return {**{event: self._unless_erased(handler) for event, handler in about_a_client.items()},
+                "client.erasure_requested": self.erasure_requested}
+
+    def _unless_erased(self, handler):
+        """An event about an erased client (late, or from a producer that had not heard yet) makes nothing:
+        no message is ever made for them again."""
+        def handle(session: Session, data: dict, envelope: dict) -> None:
+            if not client_erased(session, self.tables, data["client_id"]):
+                handler(session, data, envelope)
+        return handle
+
+    def erasure_requested(self, session: Session, data: dict, envelope: dict) -> None:
+        erase_client(session, self.tables, data["client_id"], now=self.clock(),
+                     correlation_id=envelope.get("correlation_id"))
 
     # --- booking events -----------------------------------------------------------------------
 
@@ -168,6 +188,21 @@ class EventHandlers:
                            client_id=data["client_id"], to_address=data["client"]["email"],
                            to_name=data["client"]["name"], rendered=rendered, now=now)
 
+    # --- sign-in ------------------------------------------------------------------------------
+
+    def sign_in_requested(self, session: Session, data: dict, envelope: dict) -> None:
+        """A client asked for a sign-in link: it goes out at once, once per request (however often the
+        event arrives). A link already expired when the event arrives is not sent: it would not work."""
+        now = self.clock()
+        expires_at = parse_aware(data["expires_at"])
+        if expires_at <= now:
+            return
+        rendered = render_sign_in_link(data["client"]["name"], f"{self.settings.public_url}/#code={data['code']}",
+                                       expires_at, self.settings.tz, self.sender)
+        self.repo.schedule(session, source=f"sign_in:{data['request_id']}", kind=SIGN_IN_LINK, occasion="requested",
+                           send_at=now, client_id=data["client_id"], to_address=data["client"]["email"],
+                           to_name=data["client"]["name"], rendered=rendered, now=now)
+
     # --- waitlist events ----------------------------------------------------------------------
 
     def waitlist_offer(self, session: Session, data: dict, envelope: dict) -> None:
@@ -210,8 +245,14 @@ class EventHandlers:
             start=booking.start, end=booking.end, practitioner=booking.data["practitioner"]["name"],
             client_name=booking.client["name"])
 
+    def _manage_link(self, booking: Booking) -> str:
+        """The booking page on this booking, with a token for it alone that lasts until the booking ends."""
+        token = self.tokens.issue_booking_token(booking.data["client_id"], booking.id, until=booking.end)
+        return manage_url(self.settings.public_url, token)
+
     def _render(self, kind: str, booking: Booking, cancel_reason: str | None = None):
-        return render_appointment(kind, self._facts(booking), self.settings.tz, self.sender, cancel_reason)
+        return render_appointment(kind, self._facts(booking), self.settings.tz, self.sender,
+                                  self._manage_link(booking), cancel_reason)
 
     def _calendar(self, booking: Booking, sequence: int, now: datetime, cancel: bool) -> str:
         facts = self._facts(booking)
@@ -224,7 +265,7 @@ class EventHandlers:
             location=self.settings.clinic_name,
             organizer_name=self.settings.clinic_name, organizer_email=self.settings.from_address,
             attendee_name=facts.client_name, attendee_email=booking.client["email"],
-            uid_domain=sender_domain(self.settings),
+            uid_domain=sender_domain(self.settings), timezone=self.settings.tz,
         ), stamp=now, cancel=cancel)
 
     def _schedule(self, session: Session, booking: Booking, kind: str, occasion: str, send_at: datetime,

@@ -85,7 +85,7 @@ def test_reschedule_moves_unsent_messages_and_sends_a_new_invitation(system, clo
     assert [r.status for r in invitations] == ["sent", "scheduled"]
     again = invitations[1]
     assert again.send_at == clock.now and "11:00" in again.body_text
-    assert "SEQUENCE:1" in again.calendar and "DTSTART:20261208T110000Z" in again.calendar
+    assert "SEQUENCE:1" in again.calendar and "DTSTART;TZID=Europe/London:20261208T110000" in again.calendar
     assert len(rows) == 6  # moved, not duplicated
 
 

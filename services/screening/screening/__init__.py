@@ -11,13 +11,17 @@ def create_app(settings=None, **overrides):
     from clinic_shared.openapi import document_settings
     from clinic_shared.web import create_service_app
 
+    from clinic_shared.erasure import ErasedClients
+
+    from .api.clients import clients_blueprint, internal_export_blueprint
     from .api.questionnaire import questionnaire_blueprint
     from .api.schemas import documented_settings
     from .api.screenings import screenings_blueprint
+    from .api.sign_in import sign_in_blueprint
     from .context import EXTENSION_KEY, ScreeningContext
     from .domain.ruleset import load_ruleset
     from .settings import SERVICE, load_screening_settings
-    from .store.tables import heartbeat
+    from .store.tables import erased_clients, heartbeat
 
     settings = settings or load_screening_settings()
     if overrides:
@@ -25,9 +29,10 @@ def create_app(settings=None, **overrides):
     base = settings.base
     ruleset = load_ruleset(settings.rules_file)  # a broken rule set stops the start, not a request
     engine = make_engine(base.database_url)
+    session_factory = make_session_factory(engine)
     context = ScreeningContext(
-        settings=settings, ruleset=ruleset, engine=engine, session_factory=make_session_factory(engine),
-        tokens=TokenAuthority.from_settings(base))
+        settings=settings, ruleset=ruleset, engine=engine, session_factory=session_factory,
+        tokens=TokenAuthority.from_settings(base, revoked=ErasedClients(session_factory, erased_clients)))
 
     app, api = create_service_app(SERVICE, "Clinic screening service", {
         "database": lambda: database_ok(engine),
@@ -38,4 +43,7 @@ def create_app(settings=None, **overrides):
     document_settings(api, documented_settings(settings.areas, ruleset))
     api.register_blueprint(questionnaire_blueprint())
     api.register_blueprint(screenings_blueprint())
+    api.register_blueprint(sign_in_blueprint())
+    api.register_blueprint(clients_blueprint())
+    app.register_blueprint(internal_export_blueprint())  # not public: left out of the OpenAPI document
     return app

@@ -354,7 +354,8 @@ def test_clearance_of_an_unknown_screening_is_not_found(client, staff):
 def test_openapi_describes_every_endpoint(client):
     spec = client.get("/openapi.json").json
     assert set(spec["paths"]) == {"/api/screening/questionnaire", "/api/screenings", "/api/screenings/{screening_id}",
-                                  "/api/screenings/{screening_id}/clearance"}
+                                  "/api/screenings/{screening_id}/clearance", "/api/auth/link", "/api/auth/token",
+                                  "/api/clients/{client_id}/erasure"}
     assert {"get", "post"} <= set(spec["paths"]["/api/screenings"])
     assert "409" in spec["paths"]["/api/screenings/{screening_id}/clearance"]["post"]["responses"]
 

@@ -20,6 +20,8 @@ class Treatments(MethodView):
             "areas": [{"id": a.id, "name": a.name, "duration_minutes": a.minutes} for a in rules.areas],
             "consultation": {"duration_minutes": rules.consultation_minutes},
             "max_session_minutes": rules.max_session_minutes,
+            "change_policy": {"notice_hours": rules.change_notice_hours,
+                              "contact": {"phone": rules.contact_phone, "email": rules.contact_email}},
         }
 
 

@@ -42,12 +42,25 @@ def client_filter(principal: Principal) -> str | None:
     return None if principal.is_staff else principal.client_id
 
 
-def require_principal() -> Principal:
+def require_principal(booking_scope: bool = False) -> Principal:
     """The owner or staff whose role may handle bookings (every role may: clinic_shared.roles)."""
-    principal = context().tokens.require_principal(request)
+    principal = context().tokens.require_principal(request, booking_scope)
     if principal.is_staff and not principal.may("bookings"):
         raise ApiError(403, "forbidden", "This role may not handle bookings.")
     return principal
+
+
+def require_principal_or_booking_token() -> Principal:
+    """As `require_principal`, and a booking token too (the manage link): the view keeps it to its booking."""
+    return require_principal(booking_scope=True)
+
+
+def in_scope(principal: Principal, booking_id: str) -> str:
+    """The booking id, if a booking token's scope covers it; another booking is 404, like another
+    client's (a token for one booking says nothing about the others)."""
+    if not principal.may_see_booking(booking_id):
+        raise ApiError(404, "not_found", "No such booking.")
+    return booking_id
 
 
 def require_client() -> Principal:

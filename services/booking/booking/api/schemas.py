@@ -57,10 +57,23 @@ class ConsultationSchema(Schema):
     duration_minutes = fields.Integer(required=True)
 
 
+class ContactSchema(Schema):
+    phone = fields.String(required=True)
+    email = fields.String(required=True)
+
+
+class ChangePolicySchema(Schema):
+    notice_hours = fields.Integer(required=True, metadata={
+        "description": "A client may cancel or reschedule up to this many hours before the start."})
+    contact = fields.Nested(ContactSchema, required=True, metadata={
+        "description": "How to reach the clinic for a change inside the notice."})
+
+
 class TreatmentsSchema(Schema):
     areas = fields.List(fields.Nested(AreaSchema), required=True)
     consultation = fields.Nested(ConsultationSchema, required=True)
     max_session_minutes = fields.Integer(required=True)
+    change_policy = fields.Nested(ChangePolicySchema, required=True)
 
 
 class PractitionerSchema(Schema):
@@ -172,6 +185,11 @@ class BookingSchema(Schema):
     course_id = fields.String(required=True, allow_none=True)
     version = fields.Integer(required=True, validate=validate.Range(min=1), metadata={
         "description": "Raised by every change; send it as `If-Match` to change only the booking you saw."})
+    changeable_until = fields.String(required=True, metadata={
+        "format": "date-time",
+        "description": "The last moment the client may cancel or reschedule it themselves "
+                       "(CLINIC_CHANGE_NOTICE_HOURS before the start); later, 422 too_late_to_change. "
+                       "Staff may change it at any time."})
 
 
 class BookingListSchema(PageSchema):

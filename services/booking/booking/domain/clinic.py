@@ -31,6 +31,9 @@ class ClinicRules:
     spacing_days: int
     course_sessions: tuple[int, int]  # inclusive bounds
     course_interval_weeks: tuple[int, int]  # inclusive bounds
+    change_notice_hours: int = 24  # a client may cancel or reschedule up to this long before the start
+    contact_phone: str = "+44 20 7946 0000"  # how to reach the clinic when it is too late to change online
+    contact_email: str = "hello@ikclinics.example"
 
     def area(self, area_id: str) -> Area | None:
         return next((a for a in self.areas if a.id == area_id), None)

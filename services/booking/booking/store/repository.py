@@ -10,14 +10,14 @@ from datetime import date, datetime, timedelta
 from typing import Iterable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, func, literal, or_, select, text, update
+from sqlalchemy import and_, bindparam, delete, func, literal, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from clinic_shared.paging import Position, keyset
 
-from ..domain.lifecycle import COMPLETED, CONFIRMED
+from ..domain.lifecycle import CANCELLED, COMPLETED, CONFIRMED
 from ..domain.practitioners import Busy
-from .tables import bookings, closures, screenings
+from .tables import bookings, closures, courses, idempotency_keys, screenings
 
 GUARDED_DAYS = "booking.guarded_days"  # session.info: days whose shared lock this transaction holds
 
@@ -51,6 +51,16 @@ def screening(session: Session, screening_id: str, lock: bool = False, guard_day
 _BOOKING = select(bookings).where(bookings.c.id == bindparam("booking_id"))
 _BOOKING_FOR_UPDATE = _BOOKING.with_for_update()
 INSERT_BOOKING = bookings.insert().returning(*bookings.c)
+
+
+def lock_client(session: Session, client_id: str) -> None:
+    """Serialises all of one client's bookings, whichever screening each uses, so the spacing check (over
+    every treatment of the client) cannot race, nor a booking an erasure; the same key as _CLIENT_LOCK, which
+    takes it with the screening row. Released at commit (PostgreSQL;
+    SQLite's BEGIN IMMEDIATE serialises every write already)."""
+    if session.bind.dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                        {"key": f"booking-client:{client_id}"})
 
 
 def booking(session: Session, booking_id: str, lock: bool = False):
@@ -181,3 +191,32 @@ def confirmed_on_day(session: Session, day: date, tz: ZoneInfo) -> int:
     start, end = local_day_bounds(day, tz)
     return session.scalar(select(func.count()).select_from(bookings).where(
         bookings.c.status == CONFIRMED, bookings.c.start_at >= start, bookings.c.start_at < end))
+
+
+# --- a client's data ------------------------------------------------------------------------------------
+
+def courses_of_client(session: Session, client_id: str):
+    return session.execute(select(courses).where(courses.c.client_id == client_id)
+                           .order_by(courses.c.created_at, courses.c.id)).all()
+
+
+def cancel_future_bookings(session: Session, client_id: str, now: datetime) -> int:
+    """The client's confirmed bookings not yet started become cancelled (the slot is free again); no event."""
+    return session.execute(update(bookings).where(
+        bookings.c.client_id == client_id, bookings.c.status == CONFIRMED, bookings.c.start_at > now,
+    ).values(status=CANCELLED, cancelled_at=now, version=bookings.c.version + 1)).rowcount
+
+
+def anonymise_bookings(session: Session, client_id: str, anonymous_id: str) -> int:
+    """Every booking and course of the client is kept without anything that says whose it was (and without
+    the cancellation reason, free text the client may have written themselves)."""
+    count = session.execute(update(bookings).where(bookings.c.client_id == client_id)
+                            .values(client_id=anonymous_id, cancel_reason=None)).rowcount
+    session.execute(update(courses).where(courses.c.client_id == client_id).values(client_id=anonymous_id))
+    return count
+
+
+def forget_client(session: Session, client_id: str) -> None:
+    """The client's contact (the screening projection) and their idempotency keys."""
+    session.execute(delete(idempotency_keys).where(idempotency_keys.c.client_id == client_id))
+    session.execute(delete(screenings).where(screenings.c.client_id == client_id))

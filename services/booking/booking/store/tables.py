@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Index, Integer, MetaData, String, Table, Text
 
 from clinic_shared.db import UTCDateTime
+from clinic_shared.erasure import erased_clients_table
 from clinic_shared.heartbeat import heartbeat_table
 from clinic_shared.inbox import inbox_table
 from clinic_shared.outbox import outbox_table
@@ -81,6 +82,8 @@ closures = Table(
     Column("reason", Text, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
 )
+
+erased_clients = erased_clients_table(metadata)  # their tokens stop working here; their late events are dropped
 
 # Clients waiting for a full day (booking README "Waitlist"). An offered entry holds its offer's time: a
 # practitioner from offer_start until offer_blocked_until (end + turnover), until expires_at.

@@ -1,5 +1,6 @@
-// The booking page: screening questionnaire -> outcome -> free times -> booking.
-// Talks only to the gateway's public API (API.md); no framework, no build step.
+// The booking page: screening questionnaire -> outcome -> free times -> booking; and for clients who come
+// back (API.md): a manage link (#manage=<booking token>) opens one booking, a sign-in link (#code=<code>)
+// opens "My appointments". Talks only to the gateway's public API (API.md); no framework, no build step.
 "use strict";
 
 // What the page sends and decides, without the DOM (node loads this part in the tests).
@@ -74,8 +75,58 @@ const ClinicBooking = (() => {
     return match ? match[1] : null;
   }
 
+  // What the address after # asks for: a manage link, a sign-in code, or nothing.
+  function hashRoute(hash) {
+    const params = new URLSearchParams(String(hash || "").replace(/^#/, ""));
+    if (params.get("manage")) return { kind: "manage", token: params.get("manage") };
+    if (params.get("code")) return { kind: "code", code: params.get("code") };
+    return { kind: null };
+  }
+
+  // Whether the client may still change a booking themselves (the clinic's change notice), said before they try.
+  function changeState(booking, nowMs) {
+    if (booking.status !== "confirmed") return { canChange: false, reason: booking.status };
+    if (booking.changeable_until && Date.parse(booking.changeable_until) < nowMs) return { canChange: false, reason: "too_late" };
+    return { canChange: true, reason: null };
+  }
+
+  const contactText = (contact) => (contact ? `call us on ${contact.phone} or write to ${contact.email}` : "contact the clinic");
+  const whenText = (iso) => `${iso.slice(0, 10)} ${clockTime(iso)}`;
+
+  function policyText(booking, policy, nowMs) {
+    const state = changeState(booking, nowMs);
+    const contact = contactText(policy && policy.contact);
+    if (state.reason === "too_late") {
+      return `It is too late to change or cancel this appointment online (up to ${policy ? policy.notice_hours : 24} hours before it starts). Please ${contact}.`;
+    }
+    if (!state.canChange) return `This appointment is ${booking.status}.`;
+    return `You can change or cancel it here until ${whenText(booking.changeable_until)}; after that, please ${contact}.`;
+  }
+
+  // "My appointments": upcoming ones first (soonest first), then the rest (latest first); a course's
+  // sessions are numbered among the course's bookings.
+  function groupAppointments(bookings, nowMs) {
+    const byStart = [...bookings].sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
+    const upcoming = byStart.filter((b) => b.status === "confirmed" && Date.parse(b.end) > nowMs);
+    const past = byStart.filter((b) => !upcoming.includes(b)).reverse();
+    const courses = {};
+    for (const booking of byStart) if (booking.course_id) (courses[booking.course_id] = courses[booking.course_id] || []).push(booking.id);
+    const courseLabel = (booking) => {
+      const ids = booking.course_id && courses[booking.course_id];
+      return ids ? `Session ${ids.indexOf(booking.id) + 1} of ${ids.length} of a course` : null;
+    };
+    return { upcoming, past, courseLabel };
+  }
+
+  const bookingActionPath = (id, action) => "/api/bookings/" + encodeURIComponent(id) + "/" + action;
+  const calendarPath = (id) => `/api/notifications/calendar?booking_id=${encodeURIComponent(id)}`;
+
+  // A screening the client may book with again, without answering the questions again.
+  const screeningReusable = (screening, nowMs) => Boolean(screening && screening.id && Date.parse(screening.valid_until) > nowMs);
+
   return { clockTime, screeningRequest, bookingTypeFor, availabilityPath, bookingBody, problemText, bookWithRetry,
-           sendWithRetry, waitlistBody, offerBookingBody, waitlistEntryOf };
+           sendWithRetry, waitlistBody, offerBookingBody, waitlistEntryOf, hashRoute, changeState, policyText,
+           groupAppointments, bookingActionPath, calendarPath, screeningReusable };
 })();
 
 if (typeof module === "object" && module.exports) module.exports = ClinicBooking;
@@ -83,10 +134,13 @@ if (typeof module === "object" && module.exports) module.exports = ClinicBooking
 // The page itself.
 if (typeof document !== "undefined") (() => {
   const { clockTime, screeningRequest, bookingTypeFor, availabilityPath, bookingBody, problemText, bookWithRetry,
-          sendWithRetry, waitlistBody, offerBookingBody, waitlistEntryOf } = ClinicBooking;
+          sendWithRetry, waitlistBody, offerBookingBody, waitlistEntryOf, hashRoute, changeState, policyText,
+          groupAppointments, bookingActionPath, calendarPath, screeningReusable } = ClinicBooking;
   const $ = (id) => document.getElementById(id);
   const state = { token: null, screening: null, questions: [], type: "treatment", areas: [], areaNames: {},
-                  idempotencyKey: null, entry: null, watch: null };
+                  idempotencyKey: null, client: null, bookingScoped: false, policy: null, entry: null, watch: null };
+  // A signed-in client (their token, contact and newest screening) for this tab only, like the staff workspace.
+  const SESSION_KEY = "clinic.client";
   const WATCH_MS = 5000;  // while the page shows a waiting entry, it looks for an offer this often
   const OUTCOME_TITLES = {
     eligible: "Good news: you can book a treatment",
@@ -105,11 +159,12 @@ if (typeof document !== "undefined") (() => {
     }
   }
 
-  async function api(path, { method = "GET", body, token, idempotencyKey } = {}) {
-    const headers = { Accept: "application/json" };
+  async function api(path, { method = "GET", body, token, idempotencyKey, ifMatch, raw = false } = {}) {
+    const headers = { Accept: raw ? "*/*" : "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (token) headers.Authorization = `Bearer ${token}`;
     if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
+    if (ifMatch !== undefined) headers["If-Match"] = `"${ifMatch}"`;
     let response;
     try {
       response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -117,6 +172,7 @@ if (typeof document !== "undefined") (() => {
       throw new ApiProblem(0, { error: { message: "The clinic could not be reached. Check your connection and try again." } });
     }
     const text = await response.text();
+    if (raw && response.ok) return text;
     let data = null;
     try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
     if (!response.ok) throw new ApiProblem(response.status, data, response.headers.get("Retry-After"));
@@ -125,9 +181,13 @@ if (typeof document !== "undefined") (() => {
 
   // The message appears just above `place` (the control the client just used), not at the top of a
   // long page where nobody scrolled to see it.
+  // The one message box, kept by reference: a list re-drawn around it must not lose it.
+  let messageBox = null;
+
   function showMessage(text, kind = "error", place = null) {
-    const box = $("message");
+    const box = messageBox || (messageBox = $("message"));
     if (place && box.nextElementSibling !== place) place.before(box);
+    else if (!box.isConnected) document.querySelector("main h1").after(box);
     box.textContent = text;
     box.className = kind === "error" ? "message" : "message info";
     box.hidden = !text;
@@ -214,10 +274,14 @@ if (typeof document !== "undefined") (() => {
     showMessage("");
     $("screen-button").disabled = true;
     try {
-      const screening = await api("/api/screenings", { method: "POST", body });
+      // Signed in, the screening is added to the same client (API.md); a manage link's token may not.
+      const token = state.token && !state.bookingScoped ? state.token : undefined;
+      const screening = await api("/api/screenings", { method: "POST", body, token });
       state.token = screening.access_token;
+      state.bookingScoped = false;
       state.screening = screening;
       state.areas = body.areas;
+      remember({ token: screening.access_token, client: body.client, screening });
       showOutcome(screening);
     } catch (problem) {
       showProblem(problem, place);
@@ -282,6 +346,7 @@ if (typeof document !== "undefined") (() => {
         });
       state.idempotencyKey = null;
       showConfirmation(booking);
+      if (!$("appointments").hidden) showAppointments({ focus: false });  // the new booking joins the list
     } catch (problem) {
       showProblem(problem, $("book-button"));
       if (problem.code === "slot_unavailable") {
@@ -323,6 +388,40 @@ if (typeof document !== "undefined") (() => {
       const entry = await sendWithRetry(() => api("/api/waitlist", { method: "POST", body, token: state.token }), {
         sleep, onWait: () => showMessage("One moment, we are getting your details ready…", "info", place) });
       showEntry(entry);
+    } catch (problem) {
+      showProblem(problem, place);
+    } finally {
+      place.disabled = false;
+    }
+  }
+
+  // ----- clients who come back ------------------------------------------------------------------
+
+  function remember(session) {
+    state.client = session.client;
+    try { sessionStorage.setItem(SESSION_KEY, JSON.stringify(session)); } catch (e) { /* private mode: this page only */ }
+  }
+
+  function recall() {
+    try { return JSON.parse(sessionStorage.getItem(SESSION_KEY) || "null"); } catch (e) { return null; }
+  }
+
+  function forget() {
+    try { sessionStorage.removeItem(SESSION_KEY); } catch (e) { /* nothing kept */ }
+    clearTimeout(state.watch);
+    Object.assign(state, { token: null, screening: null, client: null, bookingScoped: false, entry: null });
+  }
+
+  async function askForSignInLink(event) {
+    event.preventDefault();
+    const email = $("sign-in-email").value.trim();
+    const place = $("sign-in-button");
+    markMissing($("sign-in-email"), !email);
+    if (!email) return showMessage("Please give the e-mail address you booked with.", "error", place);
+    place.disabled = true;
+    try {
+      await api("/api/auth/link", { method: "POST", body: { email } });
+      showMessage(`If we know ${email}, a sign-in link is on its way to it. It works once, for 15 minutes.`, "info", place);
     } catch (problem) {
       showProblem(problem, place);
     } finally {
@@ -390,19 +489,269 @@ if (typeof document !== "undefined") (() => {
     }
   }
 
-  // Opened from the offer e-mail (`#waitlist=<id>`): the page that joined still holds the client's token.
-  async function openLinkedEntry() {
-    const id = waitlistEntryOf(location.hash);
-    if (!id) return;
-    if (!state.token) {
-      return showMessage("To book the time we are holding for you, open this link on the page where you joined " +
-                         "the waitlist, or sign in first.", "info", $("screening-form"));
+  // Opened from the offer e-mail (`#waitlist=<id>`): the page that joined, or a signed-in tab, holds the
+  // client's token. Elsewhere the page asks them to sign in: their waitlist is then under "My appointments".
+  async function openLinkedEntry(id) {
+    if (!state.token || state.bookingScoped) {
+      $("sign-in").hidden = false;
+      showMessage("To book the time we are holding for you, sign in: we e-mail you a link, and the time held " +
+                  "for you is then under My appointments.", "info", $("sign-in-form"));
+      return $("sign-in-email").focus();
     }
     try {
       showEntry(await api(`/api/waitlist/${encodeURIComponent(id)}`, { token: state.token }));
     } catch (problem) {
       showProblem(problem, $("screening-form"));
     }
+  }
+
+  async function exchangeCode(code) {
+    history.replaceState(null, "", location.pathname + location.search);  // a code works once: not on reload
+    try {
+      const signedIn = await api("/api/auth/token", { method: "POST", body: { code } });
+      state.token = signedIn.access_token;
+      state.bookingScoped = false;
+      state.screening = signedIn.screening;
+      remember({ token: signedIn.access_token, client: signedIn.client, screening: signedIn.screening });
+      await showAppointments();
+    } catch (problem) {
+      const text = problem.status === 401
+        ? "This sign-in link has been used or has expired. Ask for a new one here." : problemText(problem);
+      showMessage(text, "error", $("sign-in-form"));
+      $("sign-in-email").focus();
+    }
+  }
+
+  async function openManageLink(token) {
+    Object.assign(state, { token, bookingScoped: true });
+    try {
+      const { bookings } = await api("/api/bookings", { token });
+      if (!bookings.length) throw { status: 404, message: "We could not find this appointment." };
+      $("sign-in").hidden = false;
+      $("appointments").hidden = true;
+      $("manage").hidden = false;
+      $("manage-booking").replaceChildren(bookingCard(bookings[0], () => openManageLink(token)));
+      $("manage-title").focus();
+    } catch (problem) {
+      state.token = null;
+      const text = problem.status === 401
+        ? "This link no longer works: the appointment has passed. To see your appointments, ask for a sign-in link here."
+        : problem.message || problemText(problem);
+      showMessage(text, "error", $("sign-in-form"));
+    }
+  }
+
+  async function showAppointments({ focus = true } = {}) {
+    const { bookings } = await api("/api/bookings", { token: state.token });
+    const now = Date.now();
+    const { upcoming, past, courseLabel } = groupAppointments(bookings, now);
+    const cards = [];
+    if (upcoming.length === 0) cards.push(element("p", { className: "hint", textContent: "You have no upcoming appointments." }));
+    for (const booking of upcoming) cards.push(bookingCard(booking, showAppointments, courseLabel(booking)));
+    if (past.length) {
+      cards.push(element("h3", { textContent: "Earlier and cancelled" }));
+      for (const booking of past) cards.push(bookingCard(booking, showAppointments, courseLabel(booking)));
+    }
+    $("appointments-list").replaceChildren(...cards);
+    renderWaitlist($("waitlist-entries"));
+    const client = state.client || {};
+    $("appointments-who").textContent = client.name ? `Signed in as ${client.name} (${client.email}).` : "";
+    $("book-again-button").hidden = !screeningReusable(state.screening, now);
+    prefillContact(client);
+    $("sign-in").hidden = true;
+    $("manage").hidden = true;
+    $("appointments").hidden = false;
+    if (focus) $("appointments-title").focus();
+  }
+
+  // A signed-in client's waitlist entries still open, beside their bookings: an offer is booked from here.
+  async function renderWaitlist(container) {
+    let entries = [];
+    try {
+      entries = (await api("/api/waitlist", { token: state.token })).waitlist
+        .filter((entry) => entry.status === "waiting" || entry.status === "offered");
+    } catch (problem) { /* the bookings are shown without it */ }
+    const cards = entries.map((entry) => {
+      const text = entry.status === "offered"
+        ? `A time has come free for you on ${formatDate(entry.offer.start)}, ${clockTime(entry.offer.start)}–` +
+          `${clockTime(entry.offer.end)}, held until ${clockTime(entry.offer.expires_at)}.`
+        : `You are on the waitlist for ${formatDate(entry.date)}.`;
+      const card = element("article", { className: "card", id: `waitlist-${entry.id}` }, [element("p", { textContent: text })]);
+      if (entry.status === "offered") {
+        const open = element("button", { type: "button", textContent: "See the time held for me" });
+        open.addEventListener("click", () => showEntry(entry));
+        card.append(element("div", { className: "row actions" }, [open]));
+      }
+      return card;
+    });
+    container.replaceChildren(...(cards.length ? [element("h3", { textContent: "Waitlist" }), ...cards] : []));
+  }
+
+  function prefillContact(client) {
+    for (const field of ["name", "email", "phone"]) if (client[field] && !$(field).value) $(field).value = client[field];
+  }
+
+  // Book again with the newest screening, without answering the questions again.
+  function bookAgain() {
+    const screening = state.screening;
+    state.areas = screening.areas || [];
+    state.type = bookingTypeFor(screening.outcome);
+    $("outcome").hidden = true;
+    $("confirmation").hidden = true;
+    $("booking-title").textContent = state.type === "treatment"
+      ? `Choose a time for your treatment (${state.areas.map((id) => state.areaNames[id] || id).join(", ")})`
+      : "Book a consultation (30 minutes)";
+    $("booking").hidden = false;
+    $("slot-form").hidden = true;
+    $("date").focus();
+  }
+
+  function newScreening() {
+    prefillContact(state.client || {});
+    $("screening-form").scrollIntoView({ block: "start" });
+    $("name").focus();
+  }
+
+  function signOut() {
+    forget();
+    $("appointments").hidden = true;
+    $("sign-in").hidden = false;
+    showMessage("You are signed out.", "info", $("sign-in-form"));
+  }
+
+  // One booking, with what the client may still do with it (and, before they try, until when).
+  function bookingCard(booking, refresh, courseLabel = null) {
+    const state_ = changeState(booking, Date.now());
+    const rows = [
+      ["Reference", booking.reference],
+      ["Date", formatDate(booking.start)],
+      ["Time", `${clockTime(booking.start)}–${clockTime(booking.end)}`],
+      ["Treatment", booking.type === "consultation" ? "Consultation"
+        : booking.areas.map((id) => state.areaNames[id] || id).join(", ")],
+      ["Practitioner", booking.practitioner.name],
+      ["Status", booking.status],
+    ];
+    if (courseLabel) rows.push(["Course", courseLabel]);
+    const card = element("article", { className: "card", id: `booking-${booking.id}` }, [
+      element("dl", {}, rows.flatMap(([term, value]) => [element("dt", { textContent: term }), element("dd", { textContent: value })])),
+      element("p", { className: "policy", textContent: policyText(booking, state.policy, Date.now()) }),
+    ]);
+    const actions = element("div", { className: "row actions" });
+    if (booking.status === "confirmed") {
+      const calendar = element("button", { type: "button", className: "secondary", textContent: "Add to calendar" });
+      calendar.addEventListener("click", () => downloadCalendar(booking, calendar));
+      actions.append(calendar);
+    }
+    if (state_.canChange) {
+      const move = element("button", { type: "button", textContent: "Change the time" });
+      const cancel = element("button", { type: "button", className: "danger", textContent: "Cancel this appointment" });
+      move.addEventListener("click", () => { card.querySelector(".reschedule").hidden = false; card.querySelector(".reschedule input").focus(); });
+      cancel.addEventListener("click", () => { card.querySelector(".confirm-cancel").hidden = false; card.querySelector(".confirm-cancel button").focus(); });
+      actions.append(move, cancel);
+    }
+    card.append(actions);
+    if (state_.canChange) card.append(cancelPanel(booking, refresh), reschedulePanel(booking, refresh));
+    return card;
+  }
+
+  function cancelPanel(booking, refresh) {
+    const yes = element("button", { type: "button", className: "danger", textContent: "Yes, cancel it" });
+    const panel = element("div", { className: "confirm-cancel", hidden: true }, [
+      element("p", { textContent: `Cancel your appointment on ${formatDate(booking.start)} at ${clockTime(booking.start)}?` }), yes]);
+    yes.addEventListener("click", async () => {
+      yes.disabled = true;
+      try {
+        await api(bookingActionPath(booking.id, "cancel"), { method: "POST", body: {}, token: state.token, ifMatch: booking.version });
+        await refresh();
+        showMessage(`Your appointment on ${formatDate(booking.start)} is cancelled. We have sent you an e-mail.`, "info", firstCard());
+      } catch (problem) {
+        yes.disabled = false;
+        showChangeProblem(problem, yes, refresh);
+      }
+    });
+    return panel;
+  }
+
+  function reschedulePanel(booking, refresh) {
+    const id = `move-day-${booking.id}`;
+    const day = element("input", { type: "date", id, required: true, min: isoDay(new Date()) });
+    const find = element("button", { type: "submit", textContent: "Find free times" });
+    const slots = element("div", { className: "slots" });
+    const confirm = element("button", { type: "button", textContent: "Move to this time", hidden: true });
+    const form = element("form", { className: "reschedule", hidden: true }, [
+      element("label", { htmlFor: id, textContent: "New day" }), element("div", { className: "row" }, [day, find]), slots, confirm]);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (!day.value) return showMessage("Please choose a day.", "error", find);
+      try {
+        const availability = await api(availabilityPath(day.value, booking.type, booking.areas));
+        slots.replaceChildren(...availability.slots.map((slot, index) => {
+          const radio = element("input", { type: "radio", name: `move-${booking.id}`, value: slot.start, id: `move-${booking.id}-${index}` });
+          return element("label", { className: "choice", htmlFor: radio.id }, [radio, `${clockTime(slot.start)}–${clockTime(slot.end)}`]);
+        }));
+        confirm.hidden = availability.slots.length === 0;
+        showMessage(availability.slots.length ? "" : "There is no free time on that day. Please try another.", "info", find);
+      } catch (problem) {
+        showProblem(problem, find);
+      }
+    });
+    confirm.addEventListener("click", async () => {
+      const chosen = slots.querySelector("input:checked");
+      if (!chosen) return showMessage("Please choose a time.", "error", confirm);
+      confirm.disabled = true;
+      try {
+        const moved = await api(bookingActionPath(booking.id, "reschedule"),
+          { method: "POST", body: { start: chosen.value }, token: state.token, ifMatch: booking.version });
+        await refresh();
+        showMessage(`Your appointment is now on ${formatDate(moved.start)} at ${clockTime(moved.start)}. We have sent you an e-mail.`, "info", firstCard());
+      } catch (problem) {
+        confirm.disabled = false;
+        showChangeProblem(problem, confirm, refresh);
+      }
+    });
+    return form;
+  }
+
+  const firstCard = () => document.querySelector("#manage:not([hidden]) .card, #appointments:not([hidden]) .card");
+
+  function showChangeProblem(problem, place, refresh) {
+    if (problem.code === "too_late_to_change") {
+      const contact = problem.details.contact || {};
+      return showMessage(`It is too late to change this appointment online. Please call us on ${contact.phone} or write to ${contact.email}.`, "error", place);
+    }
+    showProblem(problem, place);
+    if (problem.code === "conflict") refresh();  // it changed meanwhile: show it as it is now
+  }
+
+  async function downloadCalendar(booking, button) {
+    try {
+      const ics = await api(calendarPath(booking.id), { token: state.token, raw: true });
+      const link = element("a", { href: URL.createObjectURL(new Blob([ics], { type: "text/calendar" })),
+                                  download: `appointment-${booking.reference}.ics` });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+    } catch (problem) {
+      showMessage(problem.status === 404 ? "The calendar file is not ready yet; please try again in a moment." : problemText(problem), "error", button);
+    }
+  }
+
+  async function route() {
+    const where = hashRoute(location.hash);
+    if (where.kind === "manage") return openManageLink(where.token);
+    if (where.kind === "code") return exchangeCode(where.code);
+    const session = recall();
+    if (session && session.token) {
+      Object.assign(state, { token: session.token, client: session.client, screening: session.screening, bookingScoped: false });
+      try {
+        await showAppointments();
+      } catch (problem) {
+        forget();  // an old session: the page starts afresh
+      }
+    }
+    const linked = waitlistEntryOf(location.hash);  // the waitlist offer e-mail's link
+    if (linked) await openLinkedEntry(linked);
   }
 
   async function start() {
@@ -414,15 +763,20 @@ if (typeof document !== "undefined") (() => {
     $("slot-form").addEventListener("submit", book);
     $("waitlist-button").addEventListener("click", joinWaitlist);
     $("offer-button").addEventListener("click", bookOffer);
-    window.addEventListener("hashchange", openLinkedEntry);
+    $("sign-in-form").addEventListener("submit", askForSignInLink);
+    $("book-again-button").addEventListener("click", bookAgain);
+    $("new-screening-button").addEventListener("click", newScreening);
+    $("sign-out-button").addEventListener("click", signOut);
+    window.addEventListener("hashchange", route);
     try {
       const [questionnaire, treatments] = await Promise.all([api("/api/screening/questionnaire"), api("/api/treatments")]);
+      state.policy = treatments.change_policy || null;
       renderAreas(treatments);
       renderQuestions(questionnaire);
-      openLinkedEntry();
     } catch (problem) {
       showProblem(problem);
     }
+    await route();
   }
 
   document.addEventListener("DOMContentLoaded", start);

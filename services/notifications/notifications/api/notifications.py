@@ -2,7 +2,7 @@
 POST /api/notifications/{id}/retry: staff send a `failed` message again."""
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import Response, current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -15,7 +15,7 @@ from clinic_shared.paging import page_of
 from clinic_shared.web import ErrorEnvelopeSchema, request_id
 
 from ..domain.kinds import SCHEDULED, SENDING
-from .schemas import NotificationListSchema, NotificationQuerySchema, NotificationSchema
+from .schemas import CalendarQuerySchema, NotificationListSchema, NotificationQuerySchema, NotificationSchema
 
 BEARER = [{"bearerAuth": []}]
 
@@ -37,8 +37,9 @@ def to_json(row, tz) -> dict:
 
 
 def _principal():
-    """The owner, or staff whose role may read notifications (clinic_shared.roles)."""
-    principal = current_app.extensions["notifications"].authority.require_principal(request)
+    """The owner (or a booking token, kept to its booking by the view), or staff whose role may read
+    notifications (clinic_shared.roles)."""
+    principal = current_app.extensions["notifications"].authority.require_principal(request, booking_scope=True)
     if principal.is_staff and not principal.may("notifications"):
         raise ApiError(403, "forbidden", "This role may not read notifications.")
     return principal
@@ -65,12 +66,43 @@ class Notifications(MethodView):
         statuses = None
         if "status" in query:
             statuses = (SCHEDULED, SENDING) if query["status"] == SCHEDULED else (query["status"],)
+        booking_id = query.get("booking_id")
+        if principal.is_booking_scoped:  # a manage link's token: that booking's messages, nothing else
+            if booking_id is not None and booking_id != principal.booking_id:
+                return {"notifications": [], "next_cursor": None}
+            booking_id = principal.booking_id
         with service.session_factory() as session:
             client_id = None if principal.is_staff else principal.client_id
-            rows = service.repository.page(session, booking_id=query.get("booking_id"), client_id=client_id,
+            rows = service.repository.page(session, booking_id=booking_id, client_id=client_id,
                                            statuses=statuses, limit=query["limit"], after=query.get("cursor"))
         page, next_cursor = page_of(rows, query["limit"], lambda row: (row.send_at, row.id))
         return {"notifications": [to_json(row, service.settings.tz) for row in page], "next_cursor": next_cursor}
+
+
+@blp.route("/calendar")
+class BookingCalendar(MethodView):
+    @authorised(_principal)
+    @blp.arguments(CalendarQuerySchema, location="query")
+    @blp.alt_response(401, schema=ErrorEnvelopeSchema, description="No token, or a bad one.")
+    @blp.alt_response(404, schema=ErrorEnvelopeSchema, description="No calendar file for such a booking of yours.")
+    @blp.doc(security=BEARER, responses={"200": {
+        "description": "The booking's calendar file (`text/calendar`): its newest invitation, or its cancellation.",
+        "content": {"text/calendar": {"schema": {"type": "string"}}}}})
+    def get(self, query):
+        """A booking's `.ics` as its e-mails last carried it (same UID and SEQUENCE), for "add to calendar"
+        (beyond API.md, additive): owner, a booking token of it, or staff."""
+        service = current_app.extensions["notifications"]
+        principal = g.principal
+        booking_id = query["booking_id"]
+        calendar = None
+        if principal.may_see_booking(booking_id):
+            with service.session_factory() as session:
+                calendar = service.repository.newest_calendar(
+                    session, booking_id, None if principal.is_staff else principal.client_id)
+        if calendar is None:
+            raise ApiError(404, "not_found", "There is no calendar file for this booking (yet).")
+        return Response(calendar, mimetype="text/calendar",
+                        headers={"Content-Disposition": 'attachment; filename="appointment.ics"'})
 
 
 @blp.route("/<notification_id>/retry")

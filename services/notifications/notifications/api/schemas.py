@@ -26,3 +26,8 @@ class NotificationSchema(Schema):
 class NotificationListSchema(PageSchema):
     """GET /api/notifications: a page of the list, ordered by send_at, then id."""
     notifications = fields.List(fields.Nested(NotificationSchema), required=True)
+
+
+class CalendarQuerySchema(Schema):
+    booking_id = fields.String(required=True, validate=validate.Length(min=1, max=100),
+                               metadata={"description": "The booking whose calendar file is wanted."})

@@ -1,12 +1,19 @@
-"""An iCalendar (RFC 5545) invitation for one appointment, built by hand.
+"""An iCalendar (RFC 5545) invitation for one appointment, built with the `icalendar` library.
 
-The UID comes from the booking id, so a calendar updates the same event when the booking is
-rescheduled (higher SEQUENCE) or cancelled (METHOD:CANCEL, STATUS:CANCELLED).
+Times are written in the clinic's time zone (`DTSTART;TZID=Europe/London:…`) with its VTIMEZONE, covering
+the clock changes of the years around the appointment, so a calendar shows the wall-clock time the
+clinic means on either side of a change. The UID comes from the booking id, so a calendar updates the
+same event when the booking is rescheduled (higher SEQUENCE) or cancelled (METHOD:CANCEL, STATUS:CANCELLED).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar, Event, Timezone, vCalAddress, vText
+
+PRODID = "-//Clinic booking//Notifications//EN"
 
 
 @dataclass(frozen=True)
@@ -23,64 +30,43 @@ class CalendarEvent:
     attendee_name: str
     attendee_email: str
     uid_domain: str
+    timezone: ZoneInfo = ZoneInfo("Europe/London")
 
 
-def escape_text(value: str) -> str:
-    """TEXT values (RFC 5545 3.3.11): backslash, semicolon, comma and newlines are escaped."""
-    return (value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-            .replace("\r\n", "\\n").replace("\n", "\\n"))
+def event_uid(booking_id: str, uid_domain: str) -> str:
+    return f"booking-{booking_id}@{uid_domain}"
 
 
-def quote_param(value: str) -> str:
-    """A parameter value (CN=...) with characters that need quoting quoted; DQUOTE itself is dropped."""
-    value = value.replace('"', "")
-    return f'"{value}"' if any(c in value for c in ":;,") else value
-
-
-def utc_stamp(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-
-
-def fold(line: str) -> str:
-    """Lines longer than 75 octets are folded: CRLF followed by a space (RFC 5545 3.1)."""
-    encoded = line.encode("utf-8")
-    if len(encoded) <= 75:
-        return line
-    parts, current, size = [], "", 0
-    limit = 75
-    for char in line:
-        width = len(char.encode("utf-8"))
-        if size + width > limit:
-            parts.append(current)
-            current, size, limit = "", 0, 74  # continuation lines start with a space
-        current += char
-        size += width
-    parts.append(current)
-    return "\r\n ".join(parts)
+def _address(email: str, name: str, **params) -> vCalAddress:
+    address = vCalAddress(f"mailto:{email}")
+    address.params["CN"] = vText(name.replace('"', ""))  # a DQUOTE cannot be quoted in a parameter
+    address.params.update(params)
+    return address
 
 
 def build_ics(event: CalendarEvent, stamp: datetime, cancel: bool = False) -> str:
-    method = "CANCEL" if cancel else "REQUEST"
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//Clinic booking//Notifications//EN",
-        "CALSCALE:GREGORIAN",
-        f"METHOD:{method}",
-        "BEGIN:VEVENT",
-        f"UID:booking-{event.booking_id}@{event.uid_domain}",
-        f"SEQUENCE:{event.sequence}",
-        f"DTSTAMP:{utc_stamp(stamp)}",
-        f"DTSTART:{utc_stamp(event.start)}",
-        f"DTEND:{utc_stamp(event.end)}",
-        f"SUMMARY:{escape_text(event.summary)}",
-        f"DESCRIPTION:{escape_text(event.description)}",
-        f"LOCATION:{escape_text(event.location)}",
-        f"ORGANIZER;CN={quote_param(event.organizer_name)}:mailto:{event.organizer_email}",
-        f"ATTENDEE;CN={quote_param(event.attendee_name)};ROLE=REQ-PARTICIPANT:mailto:{event.attendee_email}",
-        f"STATUS:{'CANCELLED' if cancel else 'CONFIRMED'}",
-        "TRANSP:OPAQUE",
-        "END:VEVENT",
-        "END:VCALENDAR",
-    ]
-    return "".join(fold(line) + "\r\n" for line in lines)
+    tz = event.timezone
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "CANCEL" if cancel else "REQUEST")
+    # The zone's rules for the years around the appointment: enough for any calendar, and a short file.
+    calendar.add_component(Timezone.from_tzinfo(
+        tz, tzid=tz.key, first_date=date(event.start.astimezone(tz).year - 1, 1, 1),
+        last_date=date(event.end.astimezone(tz).year + 2, 1, 1)))
+    vevent = Event()
+    vevent.add("uid", event_uid(event.booking_id, event.uid_domain))
+    vevent.add("sequence", event.sequence)
+    vevent.add("dtstamp", stamp.astimezone(timezone.utc))
+    vevent.add("dtstart", event.start.astimezone(tz))
+    vevent.add("dtend", event.end.astimezone(tz))
+    vevent.add("summary", event.summary)
+    vevent.add("description", event.description)
+    vevent.add("location", event.location)
+    vevent.add("organizer", _address(event.organizer_email, event.organizer_name))
+    vevent.add("attendee", _address(event.attendee_email, event.attendee_name, ROLE="REQ-PARTICIPANT"))
+    vevent.add("status", "CANCELLED" if cancel else "CONFIRMED")
+    vevent.add("transp", "OPAQUE")
+    calendar.add_component(vevent)
+    return calendar.to_ical().decode("utf-8")

@@ -7,10 +7,13 @@ NEXT_SESSION_REMINDER = "next_session_reminder"
 CONSULTATION_CONFIRMATION = "consultation_confirmation"
 CANCELLATION = "cancellation"
 SCREENING_RESULT = "screening_result"
+SIGN_IN_LINK = "sign_in_link"
 WAITLIST_OFFER = "waitlist_offer"
 
-ALL_KINDS = (PRE_TREATMENT, APPOINTMENT_REMINDER, AFTERCARE, AFTERCARE_CHECK_IN, NEXT_SESSION_REMINDER,
-             CONSULTATION_CONFIRMATION, CANCELLATION, SCREENING_RESULT, WAITLIST_OFFER)
+# The messages about one booking: each carries the link that manages it (CLINIC.md "Messages").
+BOOKING_KINDS = (PRE_TREATMENT, APPOINTMENT_REMINDER, AFTERCARE, AFTERCARE_CHECK_IN, NEXT_SESSION_REMINDER,
+                 CONSULTATION_CONFIRMATION, CANCELLATION)
+ALL_KINDS = (*BOOKING_KINDS, SCREENING_RESULT, SIGN_IN_LINK, WAITLIST_OFFER)
 
 # Statuses. `sending` is internal (claimed by a dispatcher); the API shows it as `scheduled`.
 SCHEDULED = "scheduled"

@@ -11,7 +11,7 @@ from importlib import resources
 from string import Template
 from zoneinfo import ZoneInfo
 
-from .kinds import SCREENING_RESULT, WAITLIST_OFFER
+from .kinds import SCREENING_RESULT, SIGN_IN_LINK, WAITLIST_OFFER
 
 
 @dataclass(frozen=True)
@@ -73,10 +73,16 @@ def join_words(words: tuple[str, ...] | list[str]) -> str:
     return ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def appointment_values(facts: AppointmentFacts, tz: ZoneInfo, sender: Sender,
+def manage_url(public_url: str, booking_token: str) -> str:
+    """The link in every booking message: the booking page, opened on that booking (API.md)."""
+    return f"{public_url}/#manage={booking_token}"
+
+
+def appointment_values(facts: AppointmentFacts, tz: ZoneInfo, sender: Sender, manage_link: str,
                        cancel_reason: str | None = None) -> dict[str, str]:
     consultation = facts.booking_type == "consultation"
     return {
+        "manage_url": manage_link,
         "client_name": facts.client_name,
         "clinic_name": sender.clinic_name,
         "reply_to": sender.reply_to,
@@ -93,9 +99,9 @@ def appointment_values(facts: AppointmentFacts, tz: ZoneInfo, sender: Sender,
     }
 
 
-def render_appointment(kind: str, facts: AppointmentFacts, tz: ZoneInfo, sender: Sender,
+def render_appointment(kind: str, facts: AppointmentFacts, tz: ZoneInfo, sender: Sender, manage_link: str,
                        cancel_reason: str | None = None) -> Rendered:
-    return render(kind, appointment_values(facts, tz, sender, cancel_reason))
+    return render(kind, appointment_values(facts, tz, sender, manage_link, cancel_reason))
 
 
 OUTCOME_WORDS = {
@@ -146,4 +152,14 @@ def render_waitlist_offer(facts: OfferFacts, tz: ZoneInfo, sender: Sender) -> Re
         "duration": format_duration(facts.start, facts.end), "hold_minutes": str(facts.hold_minutes),
         "expires_time": format_time(facts.expires_at, tz), "expires_date": format_date(facts.expires_at, tz),
         "book_url": facts.book_url,
+    })
+
+
+def render_sign_in_link(client_name: str, sign_in_url: str, expires_at: datetime, tz: ZoneInfo,
+                        sender: Sender) -> Rendered:
+    """The link that signs a client in (it carries the one-time code) and until when it works."""
+    return render(SIGN_IN_LINK, {
+        "client_name": client_name, "clinic_name": sender.clinic_name, "sign_in_url": sign_in_url,
+        "expires_time": format_time(expires_at, tz), "expires_date": format_date(expires_at, tz),
+        "timezone": f"{expires_at.astimezone(tz):%Z}",
     })

@@ -4,13 +4,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, case, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from clinic_shared.paging import Position, keyset
 from clinic_shared.wakeups import notify
 
-from ..domain.kinds import CANCELLED, FAILED, SCHEDULED, SENDING
+from ..domain.kinds import CANCELLATION, CANCELLED, FAILED, SCHEDULED, SENDING
 from ..domain.rendering import Rendered
 from .tables import Tables
 
@@ -29,6 +29,7 @@ def dialect_insert(session: Session, table):
 
 class Repository:
     def __init__(self, tables: Tables):
+        self.tables = tables
         self.n = tables.notifications
         self.b = tables.bookings
 
@@ -97,6 +98,15 @@ class Repository:
         if statuses is not None:
             query = query.where(self.n.c.status.in_(statuses))
         return session.execute(keyset(query, self.n.c.send_at, self.n.c.id, after, limit)).all()
+
+    def newest_calendar(self, session: Session, booking_id: str, client_id: str | None = None) -> str | None:
+        """The booking's calendar file as last planned: its cancellation (final), else its newest invitation."""
+        query = select(self.n.c.calendar).where(self.n.c.booking_id == booking_id, self.n.c.calendar.is_not(None))
+        if client_id is not None:
+            query = query.where(self.n.c.client_id == client_id)
+        cancellation_first = case((self.n.c.kind == CANCELLATION, 0), else_=1)
+        return session.execute(query.order_by(cancellation_first, self.n.c.created_at.desc(), self.n.c.id.desc())
+                               .limit(1)).scalar()
 
     # --- bookings projection ------------------------------------------------------------------
 

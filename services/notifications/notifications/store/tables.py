@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
 
 from clinic_shared.db import UTCDateTime
+from clinic_shared.erasure import erased_clients_table
 from clinic_shared.heartbeat import heartbeat_table
 from clinic_shared.inbox import inbox_table
 from clinic_shared.outbox import outbox_table
@@ -19,6 +20,7 @@ class Tables:
     outbox: Table
     inbox: Table
     heartbeat: Table
+    erased_clients: Table  # their tokens stop working here; their later events are dropped
 
 
 def notifications_table(metadata: MetaData) -> Table:
@@ -73,4 +75,4 @@ def make_tables() -> Tables:
     metadata = MetaData()
     return Tables(metadata=metadata, notifications=notifications_table(metadata),
                   bookings=bookings_table(metadata), outbox=outbox_table(metadata), inbox=inbox_table(metadata),
-                  heartbeat=heartbeat_table(metadata))
+                  heartbeat=heartbeat_table(metadata), erased_clients=erased_clients_table(metadata))

@@ -5,7 +5,8 @@ from zoneinfo import ZoneInfo
 
 from clinic_shared.datetimes import to_local_iso
 
-from ..store.repository import ScreeningRecord
+from ..domain.retention import erasure_progress
+from ..store.repository import ErasureRecord, ScreeningRecord
 
 
 def screening_view(record: ScreeningRecord, tz: ZoneInfo, with_answers: bool = True) -> dict:
@@ -30,3 +31,19 @@ def screening_view(record: ScreeningRecord, tz: ZoneInfo, with_answers: bool = T
     if not with_answers:
         del view["answers"]
     return view
+
+
+def erasure_view(record: ErasureRecord, tz: ZoneInfo) -> dict:
+    status, services = erasure_progress(set(record.reported))
+    return {"client_id": record.client_id, "status": status, "services": services, "reason": record.reason,
+            "requested_at": to_local_iso(record.requested_at, tz),
+            "completed_at": to_local_iso(record.completed_at, tz) if record.completed_at else None}
+
+
+def export_view(client_id: str, records: list[ScreeningRecord], tz: ZoneInfo) -> dict:
+    """This service's part of a client's export: who they are (as their latest screening gives it) and
+    every screening with its answers."""
+    latest = records[-1]
+    return {"client": {"id": client_id, "name": latest.client_name, "email": latest.client_email,
+                       "phone": latest.client_phone},
+            "screenings": [screening_view(r, tz) for r in records]}

@@ -149,3 +149,49 @@ class ScreeningSchema(Schema):
 class ScreeningListSchema(PageSchema):
     """GET /api/screenings: a page of the list, oldest first (by created_at, then id)."""
     screenings = fields.List(fields.Nested(ScreeningSchema), required=True)
+
+
+class SignInLinkInSchema(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=320))
+
+
+class SignInLinkSchema(Schema):
+    """Always empty: nothing that says whether the e-mail is known."""
+
+
+class SignInTokenInSchema(Schema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class NewestScreeningSchema(Schema):
+    id = fields.String(required=True)
+    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
+    areas = fields.List(fields.String(), required=True)
+    valid_until = fields.String(required=True, metadata={"format": "date-time"})
+    created_at = fields.String(required=True, metadata={"format": "date-time"})
+
+
+class SignInTokenSchema(Schema):
+    access_token = fields.String(required=True)
+    client_id = fields.String(required=True)
+    client = fields.Nested(ClientOutSchema, required=True, metadata={
+        "description": "The contact of the client's newest screening (beyond API.md, additive)."})
+    screening = fields.Nested(NewestScreeningSchema, required=True, metadata={
+        "description": "The client's newest screening, to book again with (beyond API.md, additive)."})
+
+
+class ErasureServicesSchema(Schema):
+    screening = fields.String(required=True, validate=validate.OneOf(("pending", "done")))
+    booking = fields.String(required=True, validate=validate.OneOf(("pending", "done")))
+    notifications = fields.String(required=True, validate=validate.OneOf(("pending", "done")))
+
+
+class ErasureSchema(Schema):
+    client_id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("in_progress", "done")))
+    services = fields.Nested(ErasureServicesSchema, required=True,
+                             metadata={"description": "each service's part: done once it has erased what it holds"})
+    reason = fields.String(required=True, validate=validate.OneOf(("request", "retention")),
+                           metadata={"description": "request (an admin) or retention (the daily job)"})
+    requested_at = fields.String(required=True, metadata={"format": "date-time"})
+    completed_at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})

@@ -12,6 +12,7 @@ from clinic_shared.errors import ApiError
 from clinic_shared.paging import page_of
 from clinic_shared.web import ErrorEnvelopeSchema, request_id
 
+from ..client_data import ClientErased, ensure_not_erased
 from ..context import current_context
 from ..operations import (ClearanceConflict, Contact, ScreeningNotFound, clear_screening, note_answers_read,
                           submit_screening)
@@ -46,13 +47,19 @@ def screenings_blueprint() -> Blueprint:
             """
             ctx = current_context()
             principal = g.principal
-            client_id = principal.client_id if principal is not None and not principal.is_staff else str(uuid.uuid4())
-            with transaction(ctx.session_factory) as session:
-                record = submit_screening(
-                    session, ruleset=ctx.ruleset, client_id=client_id, contact=Contact(**body["client"]),
-                    areas=body["areas"], answers=body["answers"], now=utcnow(),
-                    validity_days=ctx.settings.validity_days, tz=ctx.settings.base.tz,
-                    correlation_id=request_id())
+            known = principal is not None and not principal.is_staff
+            client_id = principal.client_id if known else str(uuid.uuid4())
+            try:
+                with transaction(ctx.session_factory) as session:
+                    if known:
+                        ensure_not_erased(session, client_id)  # an erasure that committed since the token check
+                    record = submit_screening(
+                        session, ruleset=ctx.ruleset, client_id=client_id, contact=Contact(**body["client"]),
+                        areas=body["areas"], answers=body["answers"], now=utcnow(),
+                        validity_days=ctx.settings.validity_days, tz=ctx.settings.base.tz,
+                        correlation_id=request_id())
+            except ClientErased:
+                raise ApiError(401, "unauthorized", "The bearer token is invalid or has expired.")
             view = screening_view(record, ctx.settings.base.tz)
             view["access_token"] = ctx.tokens.issue_client_token(client_id)
             return view

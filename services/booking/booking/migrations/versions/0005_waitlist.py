@@ -3,16 +3,16 @@
 At most one waiting or offered entry per client and date: a partial unique index, so two requests of one
 client at once cannot both add one (SQLite and PostgreSQL both have partial indexes).
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 import sqlalchemy as sa
 from alembic import op
 
 from clinic_shared.db import UTCDateTime
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

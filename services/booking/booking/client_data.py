@@ -1,0 +1,61 @@
+"""A client's data (API.md "A client's data"): this service's part of their export and of their erasure.
+
+Erasure (on `client.erasure_requested`, inside the inbox transaction): the client's future bookings are
+cancelled **without an event**, so no cancellation e-mail goes out (the slot is free again at once); every
+booking and course of theirs is kept for the clinic's records under the client id `erased`, without the
+cancellation reasons they may have written; their contact (the screening projection), idempotency keys and
+every event about them still in the outbox are deleted; the id joins the erased clients, whose tokens no
+longer work here and whose late screening events are dropped. Then `client.erased` reports it done. An event
+that comes again finds nothing left to do and reports again.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from clinic_shared.erasure import ERASED_CLIENT_ID, forget_client_events, guard_client, is_erased, mark_erased
+from clinic_shared.outbox import add_event
+
+from .store import repository
+from .store.tables import erased_clients, outbox
+
+PRODUCER = "booking"
+
+
+def waitlist_of_client(session: Session, client_id: str) -> list[dict]:
+    """The client's waitlist entries, as the export shows them. None are kept yet: the waitlist (API.md
+    "Waitlist") fills this in, and erases them in `erase_waitlist`."""
+    return []
+
+
+def erase_waitlist(session: Session, client_id: str) -> None:
+    """Remove the client's waitlist entries (there are none until the waitlist exists)."""
+
+
+def export_client(session: Session, client_id: str) -> tuple[list, list, list[dict]]:
+    """(bookings, courses, waitlist entries) of the client."""
+    return (repository.list_bookings(session, client_id), repository.courses_of_client(session, client_id),
+            waitlist_of_client(session, client_id))
+
+
+def erase_client(session: Session, client_id: str, *, now: datetime, correlation_id: str | None = None) -> None:
+    guard_client(session, client_id)
+    repository.lock_client(session, client_id)  # a booking of theirs being made commits before, or finds nothing
+    repository.cancel_future_bookings(session, client_id, now)
+    repository.anonymise_bookings(session, client_id, ERASED_CLIENT_ID)
+    repository.forget_client(session, client_id)
+    erase_waitlist(session, client_id)
+    forget_client_events(session, outbox, client_id)
+    mark_erased(session, erased_clients, client_id, now)
+    add_event(session, outbox, "client.erased",
+              {"client_id": client_id, "service": PRODUCER, "erased_at": now.isoformat()},
+              producer=PRODUCER, correlation_id=correlation_id)
+
+
+def client_erased(session: Session, client_id: str) -> bool:
+    """Whether events about this client are to be dropped (late news of someone erased). Taken under the
+    client's erasure lock, so an erasure running now either comes after this event's write, and removes it,
+    or before, and this says so."""
+    guard_client(session, client_id)
+    return is_erased(session, erased_clients, client_id)

@@ -1,0 +1,105 @@
+"""A client's erasure (API.md "A client's data") as every service keeps it.
+
+The screening service owns the erasure record and publishes `client.erasure_requested`; every service that
+holds something of the client erases it in the handler of that event and reports `client.erased`. Each
+service also keeps the ids of the clients it has erased (`erased_clients`), for two reasons:
+- a client token is checked locally in every service (clinic_shared.auth): `ErasedClients` is the revocation
+  list each service consults, so an erased client's tokens answer 401 wherever they are shown;
+- events about the client that arrive after the erasure (late, redelivered, from another producer) must not
+  bring their name or e-mail back: handlers ask `is_erased` first and drop them.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime
+from typing import Callable
+
+from sqlalchemy import Column, MetaData, String, Table, delete, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from .db import UTCDateTime
+
+# Events whose data carries a client's contact (name, e-mail, phone): the ones an erasure removes from an outbox.
+CONTACT_EVENT_TYPES = ("screening.completed", "screening.cleared", "booking.confirmed", "booking.cancelled",
+                       "booking.rescheduled", "booking.completed")
+ERASED_CLIENT_ID = "erased"  # what a kept record (a past booking) names as its client once the client is erased
+
+
+def erased_clients_table(metadata: MetaData) -> Table:
+    return Table(
+        "erased_clients", metadata,
+        Column("client_id", String(64), primary_key=True),
+        Column("erased_at", UTCDateTime(), nullable=False),
+    )
+
+
+def guard_client(session: Session, client_id: str) -> None:
+    """Serialise an erasure with anything else that writes the client's data in this database.
+
+    On PostgreSQL a transaction-scoped advisory lock on the client (released at commit); SQLite's
+    BEGIN IMMEDIATE serialises every write already."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                        {"key": f"client-erasure:{client_id}"})
+
+
+def is_erased(session: Session, table: Table, client_id: str) -> bool:
+    return session.execute(select(table.c.client_id).where(table.c.client_id == client_id)).first() is not None
+
+
+def mark_erased(session: Session, table: Table, client_id: str, at: datetime) -> bool:
+    """Record the client as erased here; False when it was already (an event that came again)."""
+    if is_erased(session, table, client_id):
+        return False
+    session.execute(table.insert().values(client_id=client_id, erased_at=at))
+    return True
+
+
+def forget_client_events(session: Session, outbox: Table, client_id: str) -> int:
+    """Delete the outbox rows (published or not) whose event carries the client's contact.
+
+    An unpublished one is dropped too: its news is about a client who no longer exists anywhere, and its
+    consumers would drop it anyway (`is_erased`). Audit events name resources by id and stay."""
+    marker = f'"client_id": "{client_id}"'  # as json.dumps writes it in the envelope's body
+    return session.execute(delete(outbox).where(
+        outbox.c.type.in_(CONTACT_EVENT_TYPES), outbox.c.body.contains(marker, autoescape=True))).rowcount
+
+
+class ErasedClients:
+    """The revocation check of client tokens (TokenAuthority's `revoked`): is this client erased here?
+
+    Asked on every request with a client token, so answers are kept: "erased" for good (an erasure is final),
+    "not erased" for `recheck_seconds` (a token of a client erased meanwhile works at most that much longer
+    here). The "not erased" answers are forgotten once stale, so memory follows the clients of the last second.
+    """
+
+    def __init__(self, session_factory: sessionmaker[Session], table: Table, recheck_seconds: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self._sessions = session_factory
+        self._table = table
+        self._recheck = recheck_seconds
+        self._clock = clock
+        self._erased: set[str] = set()
+        self._cleared: dict[str, float] = {}  # client id -> when it was last found not erased
+        self._lock = threading.Lock()
+
+    def __call__(self, client_id: str) -> bool:
+        now = self._clock()
+        with self._lock:
+            if client_id in self._erased:
+                return True
+            checked = self._cleared.get(client_id)
+            if checked is not None and now - checked < self._recheck:
+                return False
+        with self._sessions() as session:
+            erased = is_erased(session, self._table, client_id)
+        with self._lock:
+            if erased:
+                self._erased.add(client_id)
+                self._cleared.pop(client_id, None)
+            else:
+                if len(self._cleared) >= 1000:
+                    self._cleared = {k: t for k, t in self._cleared.items() if now - t < self._recheck}
+                self._cleared[client_id] = now
+        return erased
