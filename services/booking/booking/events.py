@@ -65,7 +65,8 @@ def on_screening_cleared(session: Session, data: dict, envelope: dict) -> None:
 
 def erasure_handler(clock: Callable[[], datetime], offers: WaitlistOffers | None):
     def on_erasure_requested(session: Session, data: dict, envelope: dict) -> None:
-        erase_client(session, data["client_id"], now=clock(), correlation_id=envelope.get("correlation_id"))
+        erase_client(session, data["client_id"], now=clock(), correlation_id=envelope.get("correlation_id"),
+                     offers=offers)
     return on_erasure_requested
 
 

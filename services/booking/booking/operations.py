@@ -402,7 +402,7 @@ class Scheduler:
 
         return self._with_screening(screening_id, work)
 
-    def client_export(self, client_id: str) -> tuple[list, list, list[dict]]:
+    def client_export(self, client_id: str) -> tuple[list, list, list]:
         """(bookings, courses, waitlist entries) of a client, for their export."""
         with self._sessions() as session:
             return client_data.export_client(session, client_id)

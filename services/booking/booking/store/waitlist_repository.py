@@ -103,3 +103,18 @@ def expire_offers(session: Session, day: date, now: datetime) -> int:
 
 def remove(session: Session, entry_id: str) -> int:
     return session.execute(delete(waitlist).where(waitlist.c.id == entry_id)).rowcount
+
+
+def entries_of_client(session: Session, client_id: str):
+    """Every entry of the client, in the order they joined (their export)."""
+    return session.execute(select(waitlist).where(waitlist.c.client_id == client_id)
+                           .order_by(waitlist.c.created_at, waitlist.c.id)).all()
+
+
+def remove_of_client(session: Session, client_id: str) -> list[date]:
+    """Delete every entry of the client (their erasure: entries are no clinic record); the days on which one
+    of them held time, which is free again."""
+    held = session.execute(select(waitlist.c.date).where(
+        waitlist.c.client_id == client_id, waitlist.c.status == OFFERED).distinct()).scalars().all()
+    session.execute(delete(waitlist).where(waitlist.c.client_id == client_id))
+    return sorted(held)
