@@ -16,7 +16,7 @@ def internal_export_blueprint() -> Blueprint:
         service = current_app.extensions["notifications"]
         service.authority.require_own_or_staff(request, client_id, "client_data")
         with service.session_factory() as session:
-            rows = service.repository.list(session, client_id=client_id)
+            rows = service.repository.of_client(session, client_id)
         return jsonify({"notifications": [dict(to_json(row, service.settings.tz), body=row.body_text)
                                           for row in rows]})
 

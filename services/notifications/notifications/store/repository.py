@@ -86,6 +86,11 @@ class Repository:
     def get(self, session: Session, notification_id: str):
         return session.execute(select(self.n).where(self.n.c.id == notification_id)).first()
 
+    def of_client(self, session: Session, client_id: str) -> list:
+        """Every message of the client, by (send_at, id): their export."""
+        return session.execute(select(self.n).where(self.n.c.client_id == client_id)
+                               .order_by(self.n.c.send_at, self.n.c.id)).all()
+
     def page(self, session: Session, *, booking_id: str | None = None, client_id: str | None = None,
              statuses: tuple[str, ...] | None = None, limit: int, after: Position | None = None) -> list:
         """GET /api/notifications: by (send_at, id) from after `after`, up to `limit` + 1 rows, the extra one
