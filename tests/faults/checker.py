@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.message import Message
 
+from icalendar import Calendar
+
 INVITATIONS = ("pre_treatment", "consultation_confirmation")
 CANCELLATION = "cancellation"
 AFTERCARE = "aftercare"
@@ -106,6 +108,13 @@ def calendar_text(message: Message) -> str | None:
     return None
 
 
+def calendar_start(calendar: str) -> str | None:
+    """The invitation's start as a UTC stamp, whichever way the file writes it (UTC, or local with a TZID)."""
+    event = next(iter(Calendar.from_ical(calendar).walk("VEVENT")), None)
+    start = event.decoded("DTSTART") if event is not None and "DTSTART" in event else None
+    return utc_stamp(start) if isinstance(start, datetime) and start.tzinfo is not None else None
+
+
 def parse_received(message: Message, order: int, at: float = 0.0) -> Received:
     """What the checker needs from one e-mail: its id, kind, booking (UID or reference) and start."""
     kind = (message.get("X-Clinic-Notification") or "").partition(";")[0].strip()
@@ -113,11 +122,11 @@ def parse_received(message: Message, order: int, at: float = 0.0) -> Received:
     reference = REFERENCE.search(subject)
     calendar = calendar_text(message)
     uid = UID.search(calendar) if calendar else None
-    start = re.search(r"^DTSTART:(\S+)", calendar, re.MULTILINE) if calendar else None
+    start = calendar_start(calendar) if calendar else None
     return Received(order=order, message_id=str(message.get("Message-ID") or "").strip(), kind=kind,
                     subject=subject, booking_id=uid.group(1).strip() if uid else None,
                     reference=reference.group(1) if reference else None,
-                    dtstart=start.group(1) if start else None, at=at)
+                    dtstart=start, at=at)
 
 
 def check(bookings: list[FinalBooking], received: list[Received]) -> Report:
