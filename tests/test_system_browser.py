@@ -1,7 +1,8 @@
 """The booking page in a real browser (Chromium driven by Playwright), against the whole system.
 
 A client's path through the page: questions -> outcome -> free times -> booking reference, checked
-afterwards through the staff API. Screenshots go to /tmp/browser-*.png, for a person to look at.
+afterwards through the staff API; and a client on a full day who joins the waitlist, receives the offer of
+time another client freed (the e-mail as it left the system) and books it from the e-mail's link. Screenshots go to /tmp/browser-*.png, for a person to look at.
 Needs the `playwright` package and a system Chromium (/usr/bin/chromium); without either the tests skip,
 or fail under CLINIC_REQUIRE_BACKENDS=1 (CI, whose `.ci/run` installs Chromium first).
 """
@@ -310,6 +311,87 @@ def test_a_phone_sized_screen_needs_no_sideways_scrolling(system, open_page):
     reference = confirmed_reference(page)
     assert_fits("booked")
     assert booking_with_reference(system, reference)["areas"] == ["decolletage"]
+
+
+def fill_day_with_consultations(system, day: date) -> tuple[dict, list[dict]]:
+    """Another client books every free time of `day` (back-to-back consultations: they keep no spacing)."""
+    from test_system_slice import book, screen
+
+    filler = screen(system, areas=("neck",))
+    booked = []
+    while True:
+        slots = system.call("GET", f"/api/availability?date={day.isoformat()}&type=consultation").json()["slots"]
+        if not slots:
+            return filler, booked
+        response = book(system, filler, slots[0]["start"], type="consultation", areas=[])
+        assert response.status_code == 201, response.text
+        booked.append(response.json())
+
+
+def test_a_client_on_a_full_day_joins_the_waitlist_and_books_the_time_another_frees(system, open_page):
+    from test_system_slice import delivered_message, until
+
+    day = bookable_day(weeks_ahead=10)
+    filler, booked = fill_day_with_consultations(system, day)
+    page = open_page()
+    email = f"wendy+{uuid.uuid4().hex[:6]}@example.org"
+    fill_screening(page, "Wendy Waite", email, ["Neck (30 minutes)"], ELIGIBLE)
+    page.get_by_role("button", name="Check my suitability").click()
+    expect(page.locator("#outcome-title")).to_have_text("Good news: you can book a treatment")
+    page.get_by_label("Date").fill(day.isoformat())
+    page.get_by_role("button", name="Show free times").click()
+    expect(page.get_by_role("alert")).to_contain_text("no free time on that day")
+    shot(page, "9-full-day")
+    page.get_by_role("button", name="Join the waitlist for this day").click()
+    expect(page.locator("#waitlist-title")).to_contain_text("You are on the waitlist for ")
+    expect(page.locator("#waitlist-title")).to_contain_text(str(day.year))
+    shot(page, "9-waiting")
+
+    freed = booked[len(booked) // 2]
+    cancelled = system.call("POST", f"/api/bookings/{freed['id']}/cancel", token=filler["access_token"], json={})
+    assert cancelled.status_code == 200, cancelled.text
+
+    # The offer arrives by e-mail, with the link to the held time.
+    offers = until(lambda: [n for n in system.staff("GET", "/api/notifications").json()["notifications"]
+                            if n["kind"] == "waitlist_offer" and n["to"] == email and n["status"] == "sent"],
+                   bool, seconds=60)
+    assert len(offers) == 1, system.staff("GET", "/api/waitlist").json()
+    mail = delivered_message(system, offers[0]["id"], email)
+    text = mail.get_payload(decode=True).decode() if not mail.is_multipart() else next(
+        part.get_payload(decode=True).decode() for part in mail.walk() if part.get_content_type() == "text/plain")
+    link = next(word for word in text.split() if "#waitlist=" in word)
+    assert link.startswith(system.url + "/#waitlist=")
+    assert f"{freed['start'][11:16]} to {freed['end'][11:16]}" in text and "30 minutes" in text
+
+    # Opened in a tab that does not know the client: the page asks them to sign in, and the time held for them
+    # is then under "My appointments".
+    elsewhere = open_page()
+    elsewhere.goto(link)
+    expect(elsewhere.get_by_role("alert")).to_contain_text("To book the time we are holding for you, sign in")
+    expect(elsewhere.locator("#sign-in-email")).to_be_focused()
+    elsewhere.get_by_label("Your email address").fill(email)
+    elsewhere.get_by_role("button", name="Send me a sign-in link").click()
+    elsewhere.goto(link_in(email_with(system, email, "/#code="), "#code="))
+    held = elsewhere.locator(f"#waitlist-{link.rsplit('=', 1)[1]}")
+    expect(held).to_contain_text(f"{freed['start'][11:16]}–{freed['end'][11:16]}")
+    held.get_by_role("button", name="See the time held for me").click()
+    expect(elsewhere.locator("#waitlist-title")).to_have_text("A time has come free for you")
+    shot(elsewhere, "9-offer-signed-in")
+
+    page.goto(link)  # opened in the tab that joined: it still knows the client
+    expect(page.locator("#waitlist-title")).to_have_text("A time has come free for you")
+    expect(page.locator("#waitlist-text")).to_contain_text(f"{freed['start'][11:16]}–{freed['end'][11:16]}")
+    shot(page, "9-offer")
+    page.get_by_role("button", name="Book the time held for me").click()
+    reference = confirmed_reference(page)
+    shot(page, "9-booked")
+
+    booking = booking_with_reference(system, reference)
+    assert (booking["start"], booking["end"], booking["areas"]) == (freed["start"], freed["end"], ["neck"])
+    entry_id = link.rsplit("=", 1)[1]
+    entry = system.staff("GET", f"/api/waitlist/{entry_id}").json()
+    assert (entry["status"], entry["booking_id"]) == ("booked", booking["id"])
+    assert screening_of(system, booking)["client"]["email"] == email
 
 
 # ----- clients who come back (issue #9): a sign-in link from the e-mail, a manage link, reschedule, cancel -----

@@ -15,8 +15,8 @@ told once (`generation.allow-x00 = false`) rather than every string field of the
 
 What the fuzzer cannot invent is supplied as data, as schemathesis advises: the client's screenings
 (known to the booking service before the run) and a few free slot starts to draw from, and for the
-client run a near day for GET /api/availability (a random date is almost never bookable; the staff
-run fuzzes it). The ids of bookings and courses come only from the links.
+client run a near day for GET /api/availability and POST /api/waitlist (a random date is almost never
+bookable; the staff run fuzzes it). The ids of bookings and courses come only from the links.
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ SEED = 20261125
 MAX_EXAMPLES = 25  # per operation and phase; the two runs take about a minute on two busy cores
 RUN_TIMEOUT_SECONDS = 300
 RULE_BOUND = ["GET /api/availability", "POST /api/bookings", "POST /api/courses",
-              "POST /api/bookings/{booking_id}/reschedule", "POST /api/closures",
+              "POST /api/bookings/{booking_id}/reschedule", "POST /api/closures", "POST /api/waitlist",
               # a member's practitioner_id must be one of GET /api/practitioners: data, not a schema
               "POST /api/staff/members", "PATCH /api/staff/members/{member_id}"]
 
@@ -136,6 +136,13 @@ values = {json.dumps(starts)}
 include-name = ["POST /api/bookings", "POST /api/courses"]
 parameters = {{ "body.screening_id" = {{ dictionary = "screenings", probability = 0.8 }}, "body.start" = {{ dictionary = "starts", probability = 0.6 }} }}
 
+[dictionaries.days]
+values = {json.dumps([day.isoformat()])}
+
+[[operations]]
+include-name = "POST /api/waitlist"
+parameters = {{ "body.screening_id" = {{ dictionary = "screenings", probability = 0.8 }}, "body.date" = {{ dictionary = "days", probability = 0.6 }} }}
+
 [[operations]]
 include-name = "GET /api/availability"
 parameters = {{ "query.date" = "{day.isoformat()}", "query.areas" = "face" }}
@@ -174,7 +181,7 @@ def _successes(har: Path) -> Counter[str]:
         if 200 <= entry["response"]["status"] < 300:
             path = "/api/" + entry["request"]["url"].split("/api/", 1)[1].split("?")[0]
             parts = path.split("/")
-            if len(parts) > 3 and parts[2] in ("bookings", "courses", "screenings", "closures"):
+            if len(parts) > 3 and parts[2] in ("bookings", "courses", "screenings", "closures", "waitlist"):
                 parts[3] = "{id}"
             label = f"{entry['request']['method']} {'/'.join(parts)}"
             counts[label] += 1

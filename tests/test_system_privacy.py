@@ -200,11 +200,15 @@ def erasable(system):
     treatment = ok(book(system, first, free_start(system, 90)), 201)
     consultation = ok(book(system, {**second, "areas": ["face"]}, free_start(system, 92, kind="consultation"),
                            type="consultation"), 201)
+    wait_day = date.fromisoformat(consultation["start"][:10]) + timedelta(days=1)  # she also waits for a day
+    wait_day += timedelta(days=1 if wait_day.weekday() == 6 else 0)  # (the clinic is shut on Sundays)
+    waiting = ok(system.call("POST", "/api/waitlist", token=token, json={
+        "screening_id": second["id"], "type": "consultation", "date": wait_day.isoformat()}), 201)
     sent = until(lambda: system.staff("GET", f"/api/notifications?booking_id={treatment['id']}").json(),
                  lambda body: any(n["status"] == "sent" for n in body["notifications"]), seconds=60)
     assert any(n["status"] == "sent" for n in sent["notifications"]), sent
     return {"contact": contact, "token": token, "client_id": first["client_id"], "screenings": [first, second],
-            "treatment": treatment, "consultation": consultation}
+            "treatment": treatment, "consultation": consultation, "waiting": waiting}
 
 
 def test_a_client_and_an_admin_export_everything_held_about_the_client(system, erasable):
@@ -216,7 +220,7 @@ def test_a_client_and_an_admin_export_everything_held_about_the_client(system, e
         assert [s["id"] for s in export["screenings"]] == [s["id"] for s in erasable["screenings"]]
         assert export["screenings"][1]["answers"]["keloid_scarring"] is True
         assert {b["id"] for b in export["bookings"]} == {erasable["treatment"]["id"], erasable["consultation"]["id"]}
-        assert export["courses"] == [] and export["waitlist"] == []
+        assert export["courses"] == [] and [e["id"] for e in export["waitlist"]] == [erasable["waiting"]["id"]]
         kinds = {n["kind"] for n in export["notifications"]}
         assert {"pre_treatment", "consultation_confirmation", "screening_result"} <= kinds
     someone_else = screen(system, People())
@@ -256,6 +260,7 @@ def test_erasure_removes_the_client_from_every_table_of_every_service(system, er
     assert system.staff("GET", f"/api/screenings/{erasable['screenings'][0]['id']}").status_code == 404
     treatment = ok(system.staff("GET", f"/api/bookings/{erasable['treatment']['id']}"))
     assert (treatment["status"], treatment["client_id"]) == ("cancelled", "erased")
+    assert system.staff("GET", f"/api/waitlist/{erasable['waiting']['id']}").status_code == 404  # deleted
     messages = ok(system.staff("GET", f"/api/notifications?booking_id={erasable['treatment']['id']}"))["notifications"]
     assert messages and {m["status"] for m in messages} <= {"sent", "cancelled"}
     assert not [m for m in messages if m["kind"] == "cancellation"]  # cancelled without a message

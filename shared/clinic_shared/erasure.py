@@ -22,7 +22,7 @@ from .db import UTCDateTime
 
 # Events whose data carries a client's contact (name, e-mail, phone): the ones an erasure removes from an outbox.
 CONTACT_EVENT_TYPES = ("screening.completed", "screening.cleared", "booking.confirmed", "booking.cancelled",
-                       "booking.rescheduled", "booking.completed")
+                       "booking.rescheduled", "booking.completed", "waitlist.offered", "client.sign_in_requested")
 ERASED_CLIENT_ID = "erased"  # what a kept record (a past booking) names as its client once the client is erased
 
 

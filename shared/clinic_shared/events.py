@@ -119,6 +119,29 @@ class BookingCompletedV1(BookingSnapshotV1):
     completed_at = fields.String(required=True)
 
 
+class ClosureDeletedV1(_Lenient):
+    """A closure day was lifted: its time may be offered to the waitlist (the booking service consumes it)."""
+
+    date = fields.String(required=True)  # YYYY-MM-DD, the clinic's local day
+
+
+class WaitlistOfferedV1(_Lenient):
+    """Freed time held for a waiting client until `expires_at`; notifications sends the `waitlist_offer` e-mail."""
+
+    entry_id = fields.String(required=True)
+    client_id = fields.String(required=True)
+    client = fields.Nested(ClientContactSchema, required=True)
+    screening_id = fields.String(required=True)
+    type = fields.String(required=True, validate=validate.OneOf(("treatment", "consultation")))
+    areas = fields.List(fields.String(), required=True)
+    date = fields.String(required=True)  # YYYY-MM-DD
+    start = fields.String(required=True)  # ISO 8601, clinic time zone with its offset
+    end = fields.String(required=True)
+    expires_at = fields.String(required=True)
+    hold_minutes = fields.Integer(required=True)
+    timezone = fields.String(required=True)
+
+
 class SignInRequestedV1(_Lenient):
     """A known client asked to sign in (API.md "Clients who come back"): the notifications service sends
     the `sign_in_link` e-mail. The code is the secret of the link; it works once, until `expires_at`, and the
@@ -135,7 +158,7 @@ AUDIT_ACTIONS = (  # API.md "Audit"
     "staff.signed_in", "staff.sign_in_failed", "staff.member_created", "staff.member_changed",
     "screening.answers_read", "screening.cleared", "booking.cancelled", "booking.rescheduled",
     "booking.completed", "closure.created", "closure.deleted", "notification.retried",
-    "client.exported", "client.erasure_requested",
+    "client.exported", "client.erasure_requested", "waitlist.deleted",
 )
 
 
@@ -191,6 +214,8 @@ EVENT_SCHEMAS: dict[tuple[str, int], type[Schema]] = {
     ("booking.rescheduled", 1): BookingRescheduledV1,
     ("booking.completed", 1): BookingCompletedV1,
     ("audit.recorded", 1): AuditRecordedV1,
+    ("closure.deleted", 1): ClosureDeletedV1,
+    ("waitlist.offered", 1): WaitlistOfferedV1,
     ("client.sign_in_requested", 1): SignInRequestedV1,
     ("client.erasure_requested", 1): ClientErasureRequestedV1,
     ("client.erased", 1): ClientErasedV1,

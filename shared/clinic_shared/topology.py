@@ -30,7 +30,9 @@ CONSUMES: dict[str, tuple[str, ...]] = {
     # The erasure record's owner hears each service's report; booking events tell it a client is active
     # (the retention job's measure).
     "screening": ("client.erased", *BOOKING_EVENTS),
-    "booking": ("screening.completed", "screening.cleared", "client.erasure_requested"),
+    # booking also hears its own freeing changes: they lead to waitlist offers (booking README "Waitlist").
+    "booking": ("screening.completed", "screening.cleared", "client.erasure_requested", "booking.cancelled",
+                "booking.rescheduled", "closure.deleted"),
     "notifications": (
         "screening.completed",
         "screening.cleared",
@@ -38,6 +40,7 @@ CONSUMES: dict[str, tuple[str, ...]] = {
         "booking.cancelled",
         "booking.rescheduled",
         "booking.completed",
+        "waitlist.offered",
         "client.sign_in_requested",
         "client.erasure_requested",
     ),

@@ -30,6 +30,8 @@ def create_app(settings=None, clock: Callable[[], datetime] | None = None, **ove
 
     from .api.client_data import internal_export_blueprint
     from .store.tables import erased_clients, heartbeat
+    from .waitlist_offers import WaitlistOffers
+    from .waitlist_operations import Waitlist
 
     settings = load_booking_settings() if settings is None else settings
     settings = with_overrides(settings, **overrides)
@@ -47,7 +49,8 @@ def create_app(settings=None, clock: Callable[[], datetime] | None = None, **ove
     scheduler = Scheduler(settings, session_factory, clock or utcnow, correlation_id=request_id,
                           actor=lambda: g.get("principal"))
     tokens = TokenAuthority.from_settings(base, revoked=ErasedClients(session_factory, erased_clients))
-    app.extensions[EXTENSION] = BookingContext(settings, scheduler, tokens, engine)
+    waitlist = Waitlist(scheduler, WaitlistOffers(settings, session_factory, clock or utcnow))
+    app.extensions[EXTENSION] = BookingContext(settings, scheduler, tokens, engine, waitlist)
     document_settings(api, documented_settings(settings.rules))
     register_blueprints(api)
     app.register_blueprint(internal_export_blueprint())  # not public: left out of the OpenAPI document

@@ -1,8 +1,12 @@
-"""Handlers of the screening events: keep the local projection of screenings (never the answers); and of
-`client.erasure_requested`: erase the client here (client_data.py). A screening event of an erased client is dropped.
+"""Handlers of consumed events.
 
-Both versions of the events are handled alike: version 2 carries the outcome only, and the reasons a
-version 1 event still in flight carried are dropped when it is parsed (clinic_shared.events)."""
+- The screening events keep the local projection of screenings (never the answers). Both versions are handled
+  alike: version 2 carries the outcome only, and the reasons a version 1 event still in flight carried are
+  dropped when it is parsed (clinic_shared.events).
+  A screening event of an erased client is dropped.
+- `client.erasure_requested` erases the client here (client_data.py).
+- The service's own `booking.cancelled`, `booking.rescheduled` and `closure.deleted` offer the day's freed
+  time to its waitlist (`WaitlistOffers.offer_freed_time`)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -11,11 +15,14 @@ from typing import Callable
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from datetime import date
+
 from clinic_shared.datetimes import parse_aware
 from clinic_shared.db import utcnow
 
 from .client_data import client_erased, erase_client
 from .store.tables import screenings
+from .waitlist_offers import WaitlistOffers
 
 
 def _row(data: dict) -> dict:
@@ -56,16 +63,33 @@ def on_screening_cleared(session: Session, data: dict, envelope: dict) -> None:
         _upsert(session, data["screening_id"], _row(data), cleared=True)
 
 
-def erasure_handler(clock: Callable[[], datetime]):
+def erasure_handler(clock: Callable[[], datetime], offers: WaitlistOffers | None):
     def on_erasure_requested(session: Session, data: dict, envelope: dict) -> None:
-        erase_client(session, data["client_id"], now=clock(), correlation_id=envelope.get("correlation_id"))
+        erase_client(session, data["client_id"], now=clock(), correlation_id=envelope.get("correlation_id"),
+                     offers=offers)
     return on_erasure_requested
 
 
-def handlers(clock: Callable[[], datetime] = utcnow) -> dict:
-    """Every consumed event's handler; `clock` says what "now" is (which bookings an erasure finds ahead)."""
+def waitlist_handlers(offers: WaitlistOffers) -> dict:
+    """The freeing changes, each leading to offers on the day that time was freed on."""
+    def freed_on(day_of):
+        def handler(session: Session, data: dict, envelope: dict) -> None:
+            offers.offer_freed_time(session, day_of(data), envelope.get("correlation_id"))
+        return handler
+
+    return {
+        "booking.cancelled": freed_on(lambda data: offers.local_day(parse_aware(data["start"]))),
+        "booking.rescheduled": freed_on(lambda data: offers.local_day(parse_aware(data["previous_start"]))),
+        "closure.deleted": freed_on(lambda data: date.fromisoformat(data["date"])),
+    }
+
+
+def handlers(clock: Callable[[], datetime] = utcnow, offers: WaitlistOffers | None = None) -> dict:
+    """Every consumed event's handler; `clock` says what "now" is (which bookings an erasure finds ahead);
+    with `offers`, the waitlist's too (and an erasure passes on the time it frees)."""
     return {
         "screening.completed": on_screening_completed,
         "screening.cleared": on_screening_cleared,
-        "client.erasure_requested": erasure_handler(clock),
+        "client.erasure_requested": erasure_handler(clock, offers),
+        **(waitlist_handlers(offers) if offers is not None else {}),
     }

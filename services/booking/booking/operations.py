@@ -38,7 +38,7 @@ from .domain.screenings import ScreeningStatus, check_screening
 from .domain.treatments import CONSULTATION, TREATMENT, duration_of, unknown_areas
 from .domain.violations import RuleViolation
 from .settings import BookingSettings
-from .store import repository
+from .store import repository, waitlist_repository
 from .store.tables import closures, courses, idempotency_keys, outbox
 
 log = logging.getLogger(__name__)
@@ -185,7 +185,8 @@ class Scheduler:
 
     def _place(self, session: Session, screening, booking_type: str, areas: list[str], start: datetime,
                now: datetime, exclude_id: str | None = None, extra_starts: Sequence[datetime] = ()):
-        """Check every rule for one session; return (end, practitioner) or raise RuleViolation."""
+        """Check every rule for one session; return (end, practitioner, whether a waitlist offer holds this very
+        time for the client) or raise RuleViolation."""
         check_screening(ScreeningStatus(screening.outcome, screening.valid_until), booking_type, now)
         day = start.astimezone(self._rules.timezone).date()
         repository.guard_day(session, day, exclusive=False)
@@ -199,12 +200,16 @@ class Scheduler:
             others += list(extra_starts)
         else:
             busy, others = repository.busy_between(session, *window, exclude_id), []
+        # Time held for a waiting client's offer is taken for everyone else (booking README "Waitlist").
+        held = waitlist_repository.held_between(session, *window)
+        busy += waitlist_repository.as_busy(held, now, except_client=screening.client_id)
         end = check_session(booking_type, areas, start, now, self._rules, closed, others)
         practitioner = choose_practitioner(start, end, busy, self._rules)
         if practitioner is None:
             raise RuleViolation("slot_unavailable", "That time has just been taken; please choose another slot.",
                                 {"start": to_local_iso(start, self._rules.timezone)})
-        return end, practitioner
+        offered = any(h.client_id == screening.client_id and h.type == booking_type and h.start == start for h in held)
+        return end, practitioner, offered
 
     def _insert_booking(self, session: Session, screening, booking_type: str, areas: list[str],
                         start: datetime, end: datetime, practitioner, now: datetime,
@@ -255,10 +260,12 @@ class Scheduler:
                                        "This Idempotency-Key was used for a different booking request.")
                     return Booked(repository.booking(session, earlier.booking_id), created=False)
             try:
-                end, practitioner = self._place(session, screening, booking_type, areas, start, now)
+                end, practitioner, offered = self._place(session, screening, booking_type, areas, start, now)
             except RuleViolation as violation:
                 raise rule_error(violation)
             row = self._insert_booking(session, screening, booking_type, areas, start, end, practitioner, now)
+            if offered:  # booking the time a waitlist offer holds for this client fulfils the offer
+                waitlist_repository.mark_booked(session, client_id, booking_type, start, row.id, now)
             if idempotency_key is not None:
                 session.execute(idempotency_keys.insert().values(
                     client_id=client_id, key=idempotency_key, request_hash=request_hash,
@@ -346,7 +353,7 @@ class Scheduler:
             row = self._confirmed_for_change(session, booking_id, client_id, expected_version)
             screening = repository.screening(session, row.screening_id, lock=True)
             try:
-                end, practitioner = self._place(session, screening, row.type, list(row.areas), start,
+                end, practitioner, _ = self._place(session, screening, row.type, list(row.areas), start,
                                                 self._clock(), exclude_id=row.id)
             except RuleViolation as violation:
                 raise rule_error(violation)
@@ -380,7 +387,7 @@ class Scheduler:
             placed = []
             for number, start in enumerate(starts, 1):
                 try:
-                    end, practitioner = self._place(session, screening, TREATMENT, areas, start, now,
+                    end, practitioner, _ = self._place(session, screening, TREATMENT, areas, start, now,
                                                     extra_starts=[s for s, _ in placed])
                 except RuleViolation as violation:
                     local_start = to_local_iso(start, tz)
@@ -395,7 +402,7 @@ class Scheduler:
 
         return self._with_screening(screening_id, work)
 
-    def client_export(self, client_id: str) -> tuple[list, list, list[dict]]:
+    def client_export(self, client_id: str) -> tuple[list, list, list]:
         """(bookings, courses, waitlist entries) of a client, for their export."""
         with self._sessions() as session:
             return client_data.export_client(session, client_id)
@@ -423,6 +430,7 @@ class Scheduler:
         with self._sessions() as session:
             closed = repository.closed_dates(session, first, last)
             busy = repository.busy_between(session, window_start, window_end)
+            busy += waitlist_repository.holds_between(session, window_start, window_end, now)
         return range_slots(first, last, duration, self._rules, now, busy, closed)
 
     # ----- closures -----------------------------------------------------------------------
@@ -452,3 +460,6 @@ class Scheduler:
             if session.execute(delete(closures).where(closures.c.date == day)).rowcount == 0:
                 raise ApiError(404, "not_found", "No closure on that day.")
             self._audit(session, "closure.deleted", "closure", day.isoformat())
+            # The day's time may go to its waitlist: the worker hears this event (booking README "Waitlist").
+            add_event(session, outbox, "closure.deleted", {"date": day.isoformat()},
+                      producer=PRODUCER, correlation_id=self._correlation_id())

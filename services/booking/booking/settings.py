@@ -18,6 +18,7 @@ numbers from CLINIC.md as defaults, each overridable by an environment variable.
 | CLINIC_BOOKING_COURSE_INTERVAL_WEEKS | "4-6" |
 | CLINIC_BOOKING_SCREENING_RETRY_AFTER | 2 (seconds, the Retry-After of `screening_pending`) |
 | CLINIC_BOOKING_SCREENING_WAIT | 2 (seconds, at most 2: how long a booking waits for a screening not received yet) |
+| CLINIC_WAITLIST_HOLD_MINUTES | 30 (how long freed time offered to a waiting client is held for them) |
 | CLINIC_CHANGE_NOTICE_HOURS | 24 (a client may cancel or reschedule up to this many hours before the start) |
 | CLINIC_CONTACT_PHONE / CLINIC_CONTACT_EMAIL | "+44 20 7946 0000" / "hello@ikclinics.example" (`details.contact` of `too_late_to_change`) |
 
@@ -68,6 +69,7 @@ class BookingSettings:
     rules: ClinicRules
     screening_retry_after_seconds: int = 2
     screening_wait_seconds: float = 2.0  # before `screening_pending`, outside any transaction
+    waitlist_hold_minutes: int = 30  # CLINIC.md "Waitlist": an offer is held this long
 
 
 MAX_SCREENING_WAIT_SECONDS = 2.0  # a request thread is held that long at most
@@ -133,13 +135,14 @@ def load_booking_settings(environ: Mapping[str, str] | None = None, **overrides)
     base = load_settings("booking", env)
     settings = BookingSettings(base=base, rules=clinic_rules(base.timezone, env),
                                screening_retry_after_seconds=int(env.get("CLINIC_BOOKING_SCREENING_RETRY_AFTER") or 2),
-                               screening_wait_seconds=_screening_wait(env.get("CLINIC_BOOKING_SCREENING_WAIT") or "2"))
+                               screening_wait_seconds=_screening_wait(env.get("CLINIC_BOOKING_SCREENING_WAIT") or "2"),
+                               waitlist_hold_minutes=_hold_minutes(env.get("CLINIC_WAITLIST_HOLD_MINUTES") or "30"))
     return with_overrides(settings, **overrides)
 
 
 def with_overrides(settings: BookingSettings, **overrides) -> BookingSettings:
     unknown = set(overrides) - _RULE_FIELDS - _BASE_FIELDS - {"screening_retry_after_seconds",
-                                                               "screening_wait_seconds"}
+                                                               "screening_wait_seconds", "waitlist_hold_minutes"}
     if unknown:
         raise TypeError(f"unknown settings: {sorted(unknown)}")
     base = settings.base.with_overrides(**{k: v for k, v in overrides.items() if k in _BASE_FIELDS})
@@ -149,7 +152,9 @@ def with_overrides(settings: BookingSettings, **overrides) -> BookingSettings:
     rules = replace(settings.rules, timezone=ZoneInfo(base.timezone), **rule_changes)
     retry = overrides.get("screening_retry_after_seconds", settings.screening_retry_after_seconds)
     wait = _screening_wait(overrides.get("screening_wait_seconds", settings.screening_wait_seconds))
-    return replace(settings, base=base, rules=rules, screening_retry_after_seconds=retry, screening_wait_seconds=wait)
+    hold = _hold_minutes(overrides.get("waitlist_hold_minutes", settings.waitlist_hold_minutes))
+    return replace(settings, base=base, rules=rules, screening_retry_after_seconds=retry, screening_wait_seconds=wait,
+                   waitlist_hold_minutes=hold)
 
 
 def _screening_wait(value) -> float:
@@ -157,3 +162,10 @@ def _screening_wait(value) -> float:
     if not 0 <= seconds <= MAX_SCREENING_WAIT_SECONDS:
         raise ValueError(f"CLINIC_BOOKING_SCREENING_WAIT must be between 0 and {MAX_SCREENING_WAIT_SECONDS:g} seconds")
     return seconds
+
+
+def _hold_minutes(value) -> int:
+    minutes = int(value)
+    if minutes < 1:
+        raise ValueError("CLINIC_WAITLIST_HOLD_MINUTES must be at least 1")
+    return minutes

@@ -1,8 +1,9 @@
 """A booking app on a real, migrated database, a pinned clock, and screenings fed in as real events."""
 from __future__ import annotations
 
+import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -13,6 +14,8 @@ from clinic_shared.migrations import upgrade
 
 from booking import create_app
 from booking.settings import load_booking_settings
+from booking.store.tables import outbox
+from booking.waitlist_offers import WaitlistOffers
 from booking.worker import make_processor
 
 STAFF_TOKEN = "staff-token-for-tests"
@@ -44,7 +47,8 @@ class Clinic:
         self.tokens = TokenAuthority(SECRET_KEY, STAFF_TOKEN, 3600)
         self.engine = make_engine(database_url)
         self.sessions = make_session_factory(self.engine)
-        self.processor = make_processor(self.sessions, self.clock)
+        self.offers = WaitlistOffers(self.settings, self.sessions, self.clock)
+        self.processor = make_processor(self.sessions, self.clock, self.offers)
 
     def close(self):
         self.engine.dispose()
@@ -75,6 +79,50 @@ class Clinic:
         data = self.screening_data(client_id or f"client-{uuid.uuid4().hex[:8]}", outcome, **kwargs)
         assert self.processor.process(make_envelope("screening.completed", data, producer="screening"))
         return data
+
+    def join_waitlist(self, screening: dict, day: date, areas=("neck",), type_: str = "treatment",
+                      headers: dict | None = None):
+        body = {"screening_id": screening["screening_id"], "type": type_, "areas": list(areas),
+                "date": day.isoformat()}
+        return self.http.post("/api/waitlist", json=body, headers=headers or self.client_headers(screening["client_id"]))
+
+    def fill_day(self, day: date) -> tuple[dict, list[dict]]:
+        """Every practitioner booked all day with back-to-back 30-minute consultations of one client
+        (consultations keep no spacing), 45 minutes apart with the turnover; returns that client's screening
+        and the bookings, by practitioner then time."""
+        filler = self.screen()
+        booked = []
+        rules = self.settings.rules
+        for _ in rules.practitioners:
+            start = datetime.combine(day, rules.opens, tzinfo=rules.timezone)
+            closes = datetime.combine(day, rules.closes, tzinfo=rules.timezone)
+            while start + timedelta(minutes=rules.consultation_minutes) <= closes:
+                response = self.book(filler, start, areas=(), type_="consultation")
+                assert response.status_code == 201, response.get_json()
+                booked.append(response.get_json())
+                start += timedelta(minutes=rules.consultation_minutes + rules.turnover_minutes)
+        assert self.http.get(f"/api/availability?date={day}&type=consultation").get_json()["slots"] == []
+        return filler, booked
+
+    def deliver_own_events(self) -> list[dict]:
+        """What the worker does with the booking service's own events (outbox -> broker -> its queue), without
+        the broker: every unpublished one this service consumes is handled once, then marked published."""
+        from sqlalchemy import select, update
+
+        from clinic_shared.topology import CONSUMES
+
+        with self.sessions() as session:
+            rows = session.execute(select(outbox).where(outbox.c.published_at.is_(None))
+                                   .order_by(outbox.c.id)).all()
+        handled = []
+        for row in rows:
+            envelope = json.loads(row.body)
+            if row.type in CONSUMES["booking"]:
+                self.processor.process(envelope)
+                handled.append(envelope)
+            with self.sessions() as session, session.begin():
+                session.execute(update(outbox).where(outbox.c.id == row.id).values(published_at=self.clock.now))
+        return handled
 
     # ----- requests -----
 

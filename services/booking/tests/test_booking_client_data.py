@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -11,7 +11,7 @@ from sqlalchemy import select
 from clinic_shared.erasure import ERASED_CLIENT_ID
 from clinic_shared.events import make_envelope
 
-from booking.store.tables import bookings, erased_clients, idempotency_keys, outbox, screenings
+from booking.store.tables import bookings, erased_clients, idempotency_keys, outbox, screenings, waitlist
 
 FIRST = "2026-11-05T10:00:00+00:00"      # three days after the tests' clock
 LATER = "2026-11-12T10:00:00+00:00"      # a consultation a week on
@@ -91,6 +91,7 @@ def test_erasure_cancels_the_future_silently_and_keeps_the_past_without_identity
 def test_after_erasure_tokens_fail_late_events_bring_nothing_back_and_the_event_may_repeat(clinic, ada):
     client_id = ada["screening"]["client_id"]
     clinic.processor.process(erasure_requested(client_id))
+    clinic.clock.now += timedelta(seconds=1)  # past the second a "not erased" answer is kept (clinic_shared.erasure)
     assert clinic.http.get("/api/bookings", headers=ada["headers"]).status_code == 401
     assert clinic.book(ada["screening"], "2026-11-20T10:00:00+00:00").status_code == 401
     late = make_envelope("screening.completed", clinic.screening_data(client_id), producer="screening")
@@ -112,3 +113,71 @@ def test_staff_may_still_complete_a_past_booking_of_an_erased_client(clinic, ada
     assert done.get_json()["client_id"] == ERASED_CLIENT_ID
     new = [e["type"] for e in outbox_events(clinic)][events_before:]
     assert new == ["audit.recorded"]  # no booking event: nobody is to be told
+
+
+# ----- the waitlist's part ------------------------------------------------------------------------------------
+
+WAIT_DAY = date(2026, 11, 10)  # a Tuesday, a week after the tests' clock
+
+
+def waitlist_entry(clinic, entry_id: str) -> dict:
+    response = clinic.http.get(f"/api/waitlist/{entry_id}", headers=clinic.staff)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def offered_to(clinic) -> list[str]:
+    return [e["data"]["entry_id"] for e in outbox_events(clinic) if e["type"] == "waitlist.offered"]
+
+
+def test_the_export_shows_the_clients_waitlist_entries_as_the_api_does(clinic, ada):
+    client_id = ada["screening"]["client_id"]
+    joined = []
+    for day in (WAIT_DAY, WAIT_DAY + timedelta(days=1)):  # consultations: no spacing from her treatment
+        response = clinic.join_waitlist(ada["screening"], day, type_="consultation", areas=())
+        assert response.status_code == 201, response.get_json()
+        joined.append(response.get_json())
+        clinic.clock.now += timedelta(seconds=1)
+    clinic.join_waitlist(clinic.screen(), WAIT_DAY)  # someone else's
+    for headers in (clinic.staff, ada["headers"]):
+        body = clinic.http.get(f"/internal/clients/{client_id}/export", headers=headers).get_json()
+        assert body["waitlist"] == [waitlist_entry(clinic, e["id"]) for e in joined]  # oldest first
+
+
+def test_erasure_deletes_the_waitlist_entries_and_passes_a_held_time_on(make_clinic):
+    clinic = make_clinic(practitioners=["Solo"])
+    _, booked = clinic.fill_day(WAIT_DAY)
+    ada, bob = clinic.screen(name="Ada Lovelace"), clinic.screen(name="Bob Babbage")
+    ada_entry = clinic.join_waitlist(ada, WAIT_DAY).get_json()
+    ada_later = clinic.join_waitlist(ada, WAIT_DAY + timedelta(days=1)).get_json()  # waiting, holds nothing
+    clinic.clock.now += timedelta(seconds=1)
+    bob_entry = clinic.join_waitlist(bob, WAIT_DAY).get_json()
+    cancelled = clinic.http.post(f"/api/bookings/{booked[5]['id']}/cancel", json={}, headers=clinic.staff)
+    assert cancelled.status_code == 200, cancelled.get_json()
+    clinic.deliver_own_events()
+    held = waitlist_entry(clinic, ada_entry["id"])
+    assert held["status"] == "offered" and waitlist_entry(clinic, bob_entry["id"])["status"] == "waiting"
+
+    assert clinic.processor.process(erasure_requested(ada["client_id"]))
+    assert [row.id for row in table(clinic, waitlist)] == [bob_entry["id"]]  # hers are gone, not anonymised
+    passed_on = waitlist_entry(clinic, bob_entry["id"])
+    assert (passed_on["status"], passed_on["offer"]["start"]) == ("offered", held["offer"]["start"])
+    assert offered_to(clinic) == [bob_entry["id"]]  # the events about her went with her; his is new
+    assert clinic.http.get(f"/api/waitlist/{ada_later['id']}", headers=clinic.staff).status_code == 404
+    export = clinic.http.get(f"/internal/clients/{ada['client_id']}/export", headers=clinic.staff).get_json()
+    assert export["waitlist"] == []
+
+    assert clinic.processor.process(erasure_requested(ada["client_id"]))  # again: nothing more to pass on
+    assert offered_to(clinic) == [bob_entry["id"]]
+
+
+def test_the_time_an_erased_clients_future_booking_held_goes_to_the_waitlist(make_clinic):
+    clinic = make_clinic(practitioners=["Solo"])
+    filler, booked = clinic.fill_day(WAIT_DAY)
+    bob = clinic.screen(name="Bob Babbage")
+    bob_entry = clinic.join_waitlist(bob, WAIT_DAY).get_json()
+    assert clinic.processor.process(erasure_requested(filler["client_id"]))  # cancels the day without an event
+    offered = waitlist_entry(clinic, bob_entry["id"])
+    assert offered["status"] == "offered"
+    assert datetime.fromisoformat(offered["offer"]["start"]) == datetime.fromisoformat(booked[0]["start"])
+    assert offered_to(clinic) == [bob_entry["id"]]

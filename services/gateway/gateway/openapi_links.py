@@ -4,7 +4,7 @@ They are written here, on the merged document, because the flows cross services:
 (screening service) is what a booking (booking service) is made for, and a booking's id is what its
 notifications (notifications service) are listed by. A client, or a stateful fuzzer such as
 schemathesis, follows them: screening -> availability -> booking -> read, reschedule, cancel,
-complete; course -> its sessions; the clearance queue -> a clearance; a closure -> its removal.
+complete; course -> its sessions; a screening -> the waitlist -> its entry; the clearance queue -> a clearance; a closure -> its removal.
 A link is added only when both of its operations are in the document (a service may be down).
 """
 from __future__ import annotations
@@ -67,6 +67,13 @@ LINKS: tuple[Link, ...] = (
     *_booking_links("GET /api/courses/{course_id} 200", "/bookings/0"),
     Link("POST /api/courses 201", "GetCourse", "GET /api/courses/{course_id}",
          {"path.course_id": "$response.body#/id"}),
+    Link("POST /api/screenings 201", "JoinWaitlistForScreening", "POST /api/waitlist",
+         body={"screening_id": "$response.body#/id", "areas": "$request.body#/areas"},
+         description="Wait for a full day with the screened areas."),
+    Link("POST /api/waitlist 201", "GetWaitlistEntry", "GET /api/waitlist/{entry_id}",
+         {"path.entry_id": "$response.body#/id"}),
+    Link("POST /api/waitlist 201", "LeaveWaitlist", "DELETE /api/waitlist/{entry_id}",
+         {"path.entry_id": "$response.body#/id"}),
     Link("POST /api/closures 201", "DeleteClosure", "DELETE /api/closures/{day}",
          {"path.day": "$response.body#/date"}),
     Link("GET /api/closures 200", "DeleteClosure", "DELETE /api/closures/{day}",

@@ -12,6 +12,7 @@ OWNERS = {
     "bookings": "booking",
     "courses": "booking",
     "closures": "booking",
+    "waitlist": "booking",
     "notifications": "notifications",
     "staff": "staff",               # /api/staff/sessions, /api/staff/me, /api/staff/members
     "audit": "staff",

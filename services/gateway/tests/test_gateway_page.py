@@ -22,7 +22,7 @@ CONTRACT = ["/api/health", "/api/openapi.json", "/api/docs", "/api/screening/que
             "/api/practitioners", "/api/availability", "/api/bookings", "/api/bookings/{id}",
             "/api/bookings/{id}/cancel", "/api/bookings/{id}/reschedule", "/api/bookings/{id}/complete",
             "/api/courses", "/api/courses/{id}", "/api/closures", "/api/closures/{date}", "/api/notifications",
-            "/api/auth/link", "/api/auth/token",
+            "/api/waitlist", "/api/waitlist/{id}", "/api/auth/link", "/api/auth/token",
             "/api/notifications/calendar"]  # beyond API.md, additive: a booking's .ics (the gateway's README)
 GATEWAY_OWN = {"/api/health", "/api/openapi.json", "/api/docs"}
 
@@ -55,7 +55,7 @@ def test_the_script_calls_only_contract_paths_the_gateway_routes():
     called = api_paths((STATIC / "booking.js").read_text())
     assert called == {"/api/screening/questionnaire", "/api/treatments", "/api/screenings",
                       "/api/availability", "/api/bookings", "/api/bookings/", "/api/auth/link", "/api/auth/token",
-                      "/api/notifications/calendar"}
+                      "/api/notifications/calendar", "/api/waitlist", "/api/waitlist/"}
     for path in called | api_paths((STATIC / "docs.js").read_text()):
         assert in_contract(path), path
         assert owner_of(path) is not None or path in GATEWAY_OWN, path
@@ -66,6 +66,7 @@ def test_the_check_above_can_tell_a_wrong_path():
     assert not in_contract("/api/bookings/1/delete")
     assert in_contract("/api/bookings/1/cancel")
     assert in_contract("/api/bookings/") and not in_contract("/api/treatments/")
+    assert in_contract("/api/waitlist/") and not in_contract("/api/bookings/1/")
     assert api_paths('api("/api/availability?" + q); fetch(`/api/x${id}`)') == {"/api/availability", "/api/x"}
 
 

@@ -57,6 +57,12 @@ const questions = %(questions)s;
   const alwaysPending = async () => { forever++; throw {code: "screening_pending", retryAfter: 1}; };
   try { await B.bookWithRetry(alwaysPending, {}, "tok", "k", {attempts: 3, sleep: async () => {}}); } catch (e) { out.gaveUp = e.code; }
   out.pendingCalls = forever;
+
+  out.waitlistTreatment = B.waitlistBody("s1", "treatment", ["neck"], "2026-12-01");
+  out.waitlistConsultation = B.waitlistBody("s1", "consultation", ["neck"], "2026-12-01");
+  out.offerBody = B.offerBookingBody({id: "w1", screening_id: "s1", type: "treatment", areas: ["neck"],
+                                      offer: {start: "2026-12-01T11:00:00+00:00", end: "x", expires_at: "y"}});
+  out.linked = ["#waitlist=0b6a-41", "#waitlist=", "#waitlist=a/b", "#manage=abc", ""].map(B.waitlistEntryOf);
   console.log(JSON.stringify(out));
 })();
 """
@@ -118,6 +124,15 @@ def test_screening_pending_is_retried_with_the_same_key_after_retry_after(result
 def test_other_errors_are_not_retried_and_retries_end(result):
     assert (result["takenError"], result["takenCalls"]) == ("slot_unavailable", 1)
     assert (result["gaveUp"], result["pendingCalls"]) == ("screening_pending", 3)
+
+
+def test_waitlist_requests_and_the_offer_link(result):
+    assert result["waitlistTreatment"] == {"screening_id": "s1", "type": "treatment", "date": "2026-12-01",
+                                           "areas": ["neck"]}
+    assert result["waitlistConsultation"] == {"screening_id": "s1", "type": "consultation", "date": "2026-12-01"}
+    assert result["offerBody"] == {"screening_id": "s1", "type": "treatment", "start": "2026-12-01T11:00:00+00:00",
+                                   "areas": ["neck"]}
+    assert result["linked"] == ["0b6a-41", None, None, None, None]
 
 
 # ----- clients who come back: routes, the change notice said before trying, "My appointments" ----------------

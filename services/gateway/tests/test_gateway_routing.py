@@ -22,6 +22,8 @@ CONTRACT_PATHS = {
     "/api/courses/c1": "booking",
     "/api/closures": "booking",
     "/api/closures/2026-12-24": "booking",
+    "/api/waitlist": "booking",
+    "/api/waitlist/w1": "booking",
     "/api/notifications": "notifications",
 }
 

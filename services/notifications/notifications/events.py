@@ -21,10 +21,10 @@ from .delivery import sender_domain
 from .domain import schedule
 from .domain.calendar import CalendarEvent, build_ics
 from .domain.kinds import (AFTERCARE, APPOINTMENT_REMINDER, CANCELLATION, CONSULTATION_CONFIRMATION,
-                           PRE_TREATMENT, SCREENING_RESULT, SIGN_IN_LINK)
+                           PRE_TREATMENT, SCREENING_RESULT, SIGN_IN_LINK, WAITLIST_OFFER)
 from .domain.ordering import CANCELLED, COMPLETED, CONFIRMED, Known, calendar_sequence, is_news
-from .domain.rendering import (AppointmentFacts, Sender, manage_url, render_appointment, render_screening_result,
-                               render_sign_in_link)
+from .domain.rendering import (AppointmentFacts, OfferFacts, Sender, manage_url, render_appointment,
+                               render_screening_result, render_sign_in_link, render_waitlist_offer)
 from .settings import NotificationSettings
 from .store.repository import Repository
 
@@ -87,6 +87,7 @@ class EventHandlers:
             "booking.completed": self.booking_completed,
             "screening.completed": self.screening_result,
             "screening.cleared": self.screening_result,
+            "waitlist.offered": self.waitlist_offer,
             "client.sign_in_requested": self.sign_in_requested,
         }
         return {**{event: self._unless_erased(handler) for event, handler in about_a_client.items()},
@@ -201,6 +202,23 @@ class EventHandlers:
         self.repo.schedule(session, source=f"sign_in:{data['request_id']}", kind=SIGN_IN_LINK, occasion="requested",
                            send_at=now, client_id=data["client_id"], to_address=data["client"]["email"],
                            to_name=data["client"]["name"], rendered=rendered, now=now)
+
+    # --- waitlist events ----------------------------------------------------------------------
+
+    def waitlist_offer(self, session: Session, data: dict, envelope: dict) -> None:
+        """Time held for a waiting client: the slot, how long it is held, the link to book it. An entry is
+        offered once (an offer not taken ends it), so the entry is the message's source."""
+        now = self.clock()
+        facts = OfferFacts(
+            booking_type=data["type"], area_names=tuple(self.settings.area_name(a) for a in data["areas"]),
+            start=parse_aware(data["start"]), end=parse_aware(data["end"]),
+            expires_at=parse_aware(data["expires_at"]), hold_minutes=data["hold_minutes"],
+            client_name=data["client"]["name"],
+            book_url=f"{self.settings.public_url}/#waitlist={data['entry_id']}")
+        self.repo.schedule(session, source=f"waitlist:{data['entry_id']}", kind=WAITLIST_OFFER,
+                           occasion=f"offered:{data['start']}", send_at=now, client_id=data["client_id"],
+                           to_address=data["client"]["email"], to_name=data["client"]["name"],
+                           rendered=render_waitlist_offer(facts, self.settings.tz, self.sender), now=now)
 
     # --- helpers ------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from flask_smorest import Api
 
 
 def register_blueprints(api: Api) -> None:
-    from . import availability, bookings, catalogue, closures, courses
+    from . import availability, bookings, catalogue, closures, courses, waitlist
 
-    for module in (catalogue, availability, bookings, courses, closures):
+    for module in (catalogue, availability, bookings, courses, closures, waitlist):
         api.register_blueprint(module.blp)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from .context import context, scheduler
+from .context import context, scheduler, waitlist
 from .courses import course_view
+from .schemas import WaitlistEntrySchema
 
 
 def internal_export_blueprint() -> Blueprint:
@@ -15,11 +16,11 @@ def internal_export_blueprint() -> Blueprint:
     def export(client_id: str):
         ctx = context()
         ctx.tokens.require_own_or_staff(request, client_id, "client_data")
-        bookings, courses, waitlist = scheduler().client_export(client_id)
+        bookings, courses, entries = scheduler().client_export(client_id)
         return jsonify({
             "bookings": [scheduler().booking_view(b) for b in bookings],
             "courses": [course_view(c, [b for b in bookings if b.course_id == c.id]) for c in courses],
-            "waitlist": waitlist,
+            "waitlist": WaitlistEntrySchema(many=True).dump([waitlist().entry_view(row) for row in entries]),
         })
 
     return blp

@@ -11,6 +11,7 @@ from clinic_shared.errors import ApiError
 
 from ..operations import Scheduler
 from ..settings import BookingSettings
+from ..waitlist_operations import Waitlist
 
 EXTENSION = "booking"
 
@@ -21,6 +22,7 @@ class BookingContext:
     scheduler: Scheduler
     tokens: TokenAuthority
     engine: Engine
+    waitlist: Waitlist | None = None
 
 
 def context() -> BookingContext:
@@ -29,6 +31,10 @@ def context() -> BookingContext:
 
 def scheduler() -> Scheduler:
     return context().scheduler
+
+
+def waitlist() -> Waitlist:
+    return context().waitlist
 
 
 def client_filter(principal: Principal) -> str | None:

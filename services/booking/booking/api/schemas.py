@@ -11,6 +11,7 @@ from clinic_shared.openapi import DOCUMENTED_BY
 from clinic_shared.paging import PageQuerySchema, PageSchema
 
 from ..domain.clinic import ClinicRules
+from ..domain.waitlist import STATUSES as WAITLIST_STATUSES
 
 BOOKING_TYPES = ("treatment", "consultation")
 STATUSES = ("confirmed", "cancelled", "completed")
@@ -234,3 +235,44 @@ class ClosureSchema(Schema):
 
 class ClosureListSchema(Schema):
     closures = fields.List(fields.Nested(ClosureSchema), required=True)
+
+
+class WaitlistRequestSchema(Schema):
+    screening_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    type = fields.String(load_default="treatment", validate=validate.OneOf(BOOKING_TYPES))
+    areas = fields.List(fields.String(metadata=AREA), load_default=list,
+                        metadata={"uniqueItems": True, "description": "Treatment only (at least one)."})
+    date = fields.Date(required=True, validate=DATE_RANGE,
+                       metadata={"description": "The local day to wait for (YYYY-MM-DD).", **DATE_DOC})
+
+
+class WaitlistOfferSchema(Schema):
+    start = fields.String(required=True, metadata={"format": "date-time"})
+    end = fields.String(required=True, metadata={"format": "date-time"})
+    expires_at = fields.String(required=True, metadata={
+        "format": "date-time", "description": "The time is held for this client until then."})
+
+
+class WaitlistEntrySchema(Schema):
+    id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(WAITLIST_STATUSES))
+    type = fields.String(required=True, validate=validate.OneOf(BOOKING_TYPES))
+    areas = fields.List(fields.String(), required=True)
+    date = fields.Date(required=True)
+    created_at = fields.String(required=True, metadata={"format": "date-time"})
+    offer = fields.Nested(WaitlistOfferSchema, required=True, allow_none=True, metadata={
+        "description": "The freed time offered to this entry (null while it waits); book it with POST /api/bookings."})
+    client_id = fields.String(required=True)
+    screening_id = fields.String(required=True)
+    booking_id = fields.String(required=True, allow_none=True, metadata={
+        "description": "The booking that took the offered time, once `booked`."})
+
+
+class WaitlistListSchema(PageSchema):
+    """GET /api/waitlist: a page of the list, in the order the entries joined (created_at, then id)."""
+    waitlist = fields.List(fields.Nested(WaitlistEntrySchema), required=True)
+
+
+class WaitlistQuerySchema(PageQuerySchema):
+    date = fields.Date(validate=DATE_RANGE,
+                       metadata={"description": "Only entries waiting for this local day.", **DATE_DOC})

@@ -30,17 +30,27 @@ def check_opening_hours(start: datetime, end: datetime, rules: ClinicRules,
                         closed_dates: Collection[date] = ()) -> None:
     """The booking must start AND end inside the hours of one open day (ending at closing is fine)."""
     day = local(start, rules).date()
-    # A closure day staff entered is `clinic_closed`; a weekday the clinic never opens (Sunday) is simply
-    # outside its opening hours, as API.md's clients expect.
+    check_open_day(day, rules, closed_dates)
+    opens, closes = opening_window(day, rules)
+    if start < opens or end > closes:
+        raise _outside_hours(rules)
+
+
+def check_open_day(day: date, rules: ClinicRules, closed_dates: Collection[date] = ()) -> None:
+    """A closure day staff entered is `clinic_closed`; a weekday the clinic never opens (Sunday) is simply
+    outside its opening hours, as API.md's clients expect."""
     if day in closed_dates:
         raise RuleViolation("clinic_closed", f"The clinic is closed on {day.isoformat()} (a closure day).",
                             {"date": day.isoformat()})
-    opens, closes = opening_window(day, rules)
-    if day.weekday() not in rules.open_weekdays or start < opens or end > closes:
-        raise RuleViolation(
-            "outside_opening_hours",
-            f"Bookings must start and end between {rules.opens:%H:%M} and {rules.closes:%H:%M}.",
-            {"opens": rules.opens.strftime("%H:%M"), "closes": rules.closes.strftime("%H:%M")})
+    if day.weekday() not in rules.open_weekdays:
+        raise _outside_hours(rules)
+
+
+def _outside_hours(rules: ClinicRules) -> RuleViolation:
+    return RuleViolation(
+        "outside_opening_hours",
+        f"Bookings must start and end between {rules.opens:%H:%M} and {rules.closes:%H:%M}.",
+        {"opens": rules.opens.strftime("%H:%M"), "closes": rules.closes.strftime("%H:%M")})
 
 
 def on_grid(start: datetime, rules: ClinicRules) -> bool:

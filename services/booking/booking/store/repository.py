@@ -200,6 +200,12 @@ def courses_of_client(session: Session, client_id: str):
                            .order_by(courses.c.created_at, courses.c.id)).all()
 
 
+def future_starts(session: Session, client_id: str, now: datetime) -> list[datetime]:
+    """When the client's confirmed bookings not yet started begin (the time their erasure frees)."""
+    return list(session.execute(select(bookings.c.start_at).where(
+        bookings.c.client_id == client_id, bookings.c.status == CONFIRMED, bookings.c.start_at > now)).scalars())
+
+
 def cancel_future_bookings(session: Session, client_id: str, now: datetime) -> int:
     """The client's confirmed bookings not yet started become cancelled (the slot is free again); no event."""
     return session.execute(update(bookings).where(

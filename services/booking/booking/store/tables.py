@@ -84,6 +84,32 @@ closures = Table(
 )
 
 erased_clients = erased_clients_table(metadata)  # their tokens stop working here; their late events are dropped
+
+# Clients waiting for a full day (booking README "Waitlist"). An offered entry holds its offer's time: a
+# practitioner from offer_start until offer_blocked_until (end + turnover), until expires_at.
+waitlist = Table(
+    "waitlist", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("client_id", String(64), nullable=False),
+    Column("screening_id", String(64), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("areas", JSON, nullable=False),
+    Column("date", Date, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("offer_start", UTCDateTime(), nullable=True),
+    Column("offer_end", UTCDateTime(), nullable=True),
+    Column("offer_blocked_until", UTCDateTime(), nullable=True),
+    Column("offer_practitioner_id", String(100), nullable=True),
+    Column("offered_at", UTCDateTime(), nullable=True),
+    Column("expires_at", UTCDateTime(), nullable=True),
+    Column("booking_id", String(36), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_waitlist_date_status_created", "date", "status", "created_at"),
+    Index("ix_waitlist_client_date", "client_id", "date"),
+    Index("ix_waitlist_status_expires", "status", "expires_at"),
+)
+
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
 heartbeat = heartbeat_table(metadata)

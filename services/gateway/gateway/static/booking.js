@@ -44,17 +44,35 @@ const ClinicBooking = (() => {
   }
 
   // Right after screening, the booking service may not have heard of it yet (409 screening_pending):
-  // wait as told and send the same request again, with the same Idempotency-Key.
-  async function bookWithRetry(request, body, token, idempotencyKey, { attempts = 6, sleep, onWait = () => {} } = {}) {
+  // wait as told and send the same request again (a booking with the same Idempotency-Key).
+  async function sendWithRetry(send, { attempts = 6, sleep, onWait = () => {} } = {}) {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await request("/api/bookings", { method: "POST", body, token, idempotencyKey });
+        return await send();
       } catch (problem) {
         if (problem.code !== "screening_pending" || attempt >= attempts) throw problem;
         onWait(problem);
         await sleep((Number(problem.retryAfter) || 1) * 1000);
       }
     }
+  }
+
+  const bookWithRetry = (request, body, token, idempotencyKey, options) =>
+    sendWithRetry(() => request("/api/bookings", { method: "POST", body, token, idempotencyKey }), options);
+
+  // The waitlist (API.md "Waitlist"): wait for a full day; an offer holds freed time, booked as usual.
+  function waitlistBody(screeningId, type, areas, date) {
+    const body = { screening_id: screeningId, type, date };
+    if (type === "treatment") body.areas = areas;
+    return body;
+  }
+
+  const offerBookingBody = (entry) => bookingBody(entry.screening_id, entry.type, entry.areas, entry.offer.start);
+
+  // The offer e-mail links to `#waitlist=<entry id>`.
+  function waitlistEntryOf(hash) {
+    const match = /^#waitlist=([A-Za-z0-9-]{1,64})$/.exec(hash || "");
+    return match ? match[1] : null;
   }
 
   // What the address after # asks for: a manage link, a sign-in code, or nothing.
@@ -107,7 +125,8 @@ const ClinicBooking = (() => {
   const screeningReusable = (screening, nowMs) => Boolean(screening && screening.id && Date.parse(screening.valid_until) > nowMs);
 
   return { clockTime, screeningRequest, bookingTypeFor, availabilityPath, bookingBody, problemText, bookWithRetry,
-           hashRoute, changeState, policyText, groupAppointments, bookingActionPath, calendarPath, screeningReusable };
+           sendWithRetry, waitlistBody, offerBookingBody, waitlistEntryOf, hashRoute, changeState, policyText,
+           groupAppointments, bookingActionPath, calendarPath, screeningReusable };
 })();
 
 if (typeof module === "object" && module.exports) module.exports = ClinicBooking;
@@ -115,13 +134,14 @@ if (typeof module === "object" && module.exports) module.exports = ClinicBooking
 // The page itself.
 if (typeof document !== "undefined") (() => {
   const { clockTime, screeningRequest, bookingTypeFor, availabilityPath, bookingBody, problemText, bookWithRetry,
-          hashRoute, changeState, policyText, groupAppointments, bookingActionPath, calendarPath,
-          screeningReusable } = ClinicBooking;
+          sendWithRetry, waitlistBody, offerBookingBody, waitlistEntryOf, hashRoute, changeState, policyText,
+          groupAppointments, bookingActionPath, calendarPath, screeningReusable } = ClinicBooking;
   const $ = (id) => document.getElementById(id);
   const state = { token: null, screening: null, questions: [], type: "treatment", areas: [], areaNames: {},
-                  idempotencyKey: null, client: null, bookingScoped: false, policy: null };
+                  idempotencyKey: null, client: null, bookingScoped: false, policy: null, entry: null, watch: null };
   // A signed-in client (their token, contact and newest screening) for this tab only, like the staff workspace.
   const SESSION_KEY = "clinic.client";
+  const WATCH_MS = 5000;  // while the page shows a waiting entry, it looks for an offer this often
   const OUTCOME_TITLES = {
     eligible: "Good news: you can book a treatment",
     consultation_required: "We would like to see you for a consultation first",
@@ -293,6 +313,7 @@ if (typeof document !== "undefined") (() => {
       renderSlots(availability, date);
     } catch (problem) {
       $("slot-form").hidden = true;
+      $("waitlist-join").hidden = true;
       showProblem(problem, $("slot-form"));
     }
   }
@@ -306,6 +327,7 @@ if (typeof document !== "undefined") (() => {
       return element("label", { className: "choice", htmlFor: radio.id }, [radio, `${clockTime(slot.start)}–${clockTime(slot.end)}`]);
     }));
     $("slot-form").hidden = slots.length === 0;
+    $("waitlist-join").hidden = slots.length !== 0;
     if (slots.length === 0) showMessage("There is no free time on that day. Please try another date.", "info", $("slot-form"));
   }
 
@@ -353,6 +375,26 @@ if (typeof document !== "undefined") (() => {
     $("confirmation-title").focus();
   }
 
+  // ----- the waitlist -----
+
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  async function joinWaitlist() {
+    const place = $("waitlist-button");
+    const body = waitlistBody(state.screening.id, state.type, state.areas, $("date").value);
+    showMessage("");
+    place.disabled = true;
+    try {
+      const entry = await sendWithRetry(() => api("/api/waitlist", { method: "POST", body, token: state.token }), {
+        sleep, onWait: () => showMessage("One moment, we are getting your details ready…", "info", place) });
+      showEntry(entry);
+    } catch (problem) {
+      showProblem(problem, place);
+    } finally {
+      place.disabled = false;
+    }
+  }
+
   // ----- clients who come back ------------------------------------------------------------------
 
   function remember(session) {
@@ -366,7 +408,8 @@ if (typeof document !== "undefined") (() => {
 
   function forget() {
     try { sessionStorage.removeItem(SESSION_KEY); } catch (e) { /* nothing kept */ }
-    Object.assign(state, { token: null, screening: null, client: null, bookingScoped: false });
+    clearTimeout(state.watch);
+    Object.assign(state, { token: null, screening: null, client: null, bookingScoped: false, entry: null });
   }
 
   async function askForSignInLink(event) {
@@ -383,6 +426,82 @@ if (typeof document !== "undefined") (() => {
       showProblem(problem, place);
     } finally {
       place.disabled = false;
+    }
+  }
+
+  function showEntry(entry) {
+    state.entry = entry;
+    clearTimeout(state.watch);
+    showMessage("");
+    const when = formatDate(entry.date);
+    const offer = entry.offer;
+    let title, text;
+    if (entry.status === "offered") {
+      title = "A time has come free for you";
+      text = `${formatDate(offer.start)}, ${clockTime(offer.start)}–${clockTime(offer.end)}. ` +
+             `We are holding it for you until ${clockTime(offer.expires_at)}.`;
+    } else if (entry.status === "booked") {
+      title = "You booked the time we held for you";
+      text = `${formatDate(offer.start)}, ${clockTime(offer.start)}–${clockTime(offer.end)}.`;
+    } else if (entry.status === "expired") {
+      title = "The time we held for you has gone to the next person";
+      text = `It was held until ${clockTime(offer.expires_at)}. You can choose another day, or join its waitlist.`;
+    } else {
+      title = `You are on the waitlist for ${when}`;
+      text = "If a time comes free that day, we e-mail you at once and hold it for you for a while. " +
+             "It shows here too while this page is open.";
+      state.watch = setTimeout(watchEntry, WATCH_MS);
+    }
+    $("waitlist-title").textContent = title;
+    $("waitlist-text").textContent = text;
+    $("offer-button").hidden = entry.status !== "offered";
+    $("booking").hidden = entry.status !== "expired";
+    $("confirmation").hidden = true;
+    $("waitlist").hidden = false;
+    $("waitlist-title").focus();
+  }
+
+  async function watchEntry() {
+    if (!state.entry || !state.token) return;
+    try {
+      const entry = await api(`/api/waitlist/${encodeURIComponent(state.entry.id)}`, { token: state.token });
+      if (entry.status !== state.entry.status) return showEntry(entry);
+    } catch (problem) {
+      if (problem.status === 404) return;  // left the waitlist (staff removed it)
+    }
+    state.watch = setTimeout(watchEntry, WATCH_MS);
+  }
+
+  async function bookOffer() {
+    const place = $("offer-button");
+    showMessage("");
+    place.disabled = true;
+    try {
+      const booking = await bookWithRetry(api, offerBookingBody(state.entry), state.token,
+        state.idempotencyKey || (state.idempotencyKey = newIdempotencyKey()), { sleep });
+      state.idempotencyKey = null;
+      $("waitlist").hidden = true;
+      showConfirmation(booking);
+    } catch (problem) {
+      showProblem(problem, place);
+    } finally {
+      place.disabled = false;
+    }
+  }
+
+  // Opened from the offer e-mail (`#waitlist=<id>`): the page that joined, or a signed-in tab, holds the
+  // client's token. Elsewhere the page asks them to sign in: their waitlist is then under "My appointments".
+  async function openLinkedEntry(id) {
+    if (!state.token || state.bookingScoped) {
+      $("sign-in").hidden = false;
+      showMessage("To book the time we are holding for you, sign in: we e-mail you a link, and the time held " +
+                  "for you is then under My appointments.", "info", $("sign-in-form"));
+      return $("sign-in-email").focus();
+    }
+    try {
+      showEntry(await api(`/api/waitlist/${encodeURIComponent(id)}`, { token: state.token }));
+    } catch (problem) {
+      showProblem(problem, $("screening-form"));
     }
   }
 
@@ -445,10 +564,27 @@ if (typeof document !== "undefined") (() => {
     if (focus) $("appointments-title").focus();
   }
 
-  // WAITLIST (issue #9, the waitlist part, another branch): a signed-in client's waitlist entries
-  // (GET /api/waitlist) are to be listed here, in #waitlist-entries, beside their bookings.
-  function renderWaitlist(container) {
-    container.replaceChildren();
+  // A signed-in client's waitlist entries still open, beside their bookings: an offer is booked from here.
+  async function renderWaitlist(container) {
+    let entries = [];
+    try {
+      entries = (await api("/api/waitlist", { token: state.token })).waitlist
+        .filter((entry) => entry.status === "waiting" || entry.status === "offered");
+    } catch (problem) { /* the bookings are shown without it */ }
+    const cards = entries.map((entry) => {
+      const text = entry.status === "offered"
+        ? `A time has come free for you on ${formatDate(entry.offer.start)}, ${clockTime(entry.offer.start)}–` +
+          `${clockTime(entry.offer.end)}, held until ${clockTime(entry.offer.expires_at)}.`
+        : `You are on the waitlist for ${formatDate(entry.date)}.`;
+      const card = element("article", { className: "card", id: `waitlist-${entry.id}` }, [element("p", { textContent: text })]);
+      if (entry.status === "offered") {
+        const open = element("button", { type: "button", textContent: "See the time held for me" });
+        open.addEventListener("click", () => showEntry(entry));
+        card.append(element("div", { className: "row actions" }, [open]));
+      }
+      return card;
+    });
+    container.replaceChildren(...(cards.length ? [element("h3", { textContent: "Waitlist" }), ...cards] : []));
   }
 
   function prefillContact(client) {
@@ -614,6 +750,8 @@ if (typeof document !== "undefined") (() => {
         forget();  // an old session: the page starts afresh
       }
     }
+    const linked = waitlistEntryOf(location.hash);  // the waitlist offer e-mail's link
+    if (linked) await openLinkedEntry(linked);
   }
 
   async function start() {
@@ -623,6 +761,8 @@ if (typeof document !== "undefined") (() => {
     $("screening-form").addEventListener("submit", submitScreening);
     $("date-form").addEventListener("submit", loadSlots);
     $("slot-form").addEventListener("submit", book);
+    $("waitlist-button").addEventListener("click", joinWaitlist);
+    $("offer-button").addEventListener("click", bookOffer);
     $("sign-in-form").addEventListener("submit", askForSignInLink);
     $("book-again-button").addEventListener("click", bookAgain);
     $("new-screening-button").addEventListener("click", newScreening);

@@ -8,11 +8,12 @@ CONSULTATION_CONFIRMATION = "consultation_confirmation"
 CANCELLATION = "cancellation"
 SCREENING_RESULT = "screening_result"
 SIGN_IN_LINK = "sign_in_link"
+WAITLIST_OFFER = "waitlist_offer"
 
 # The messages about one booking: each carries the link that manages it (CLINIC.md "Messages").
 BOOKING_KINDS = (PRE_TREATMENT, APPOINTMENT_REMINDER, AFTERCARE, AFTERCARE_CHECK_IN, NEXT_SESSION_REMINDER,
                  CONSULTATION_CONFIRMATION, CANCELLATION)
-ALL_KINDS = (*BOOKING_KINDS, SCREENING_RESULT, SIGN_IN_LINK)
+ALL_KINDS = (*BOOKING_KINDS, SCREENING_RESULT, SIGN_IN_LINK, WAITLIST_OFFER)
 
 # Statuses. `sending` is internal (claimed by a dispatcher); the API shows it as `scheduled`.
 SCHEDULED = "scheduled"

@@ -11,7 +11,7 @@ from importlib import resources
 from string import Template
 from zoneinfo import ZoneInfo
 
-from .kinds import SCREENING_RESULT, SIGN_IN_LINK
+from .kinds import SCREENING_RESULT, SIGN_IN_LINK, WAITLIST_OFFER
 
 
 @dataclass(frozen=True)
@@ -124,6 +124,34 @@ def render_screening_result(outcome: str, client_name: str, sender: Sender, page
     return render(SCREENING_RESULT, {
         "client_name": client_name, "clinic_name": sender.clinic_name, "reply_to": sender.reply_to,
         "outcome_title": title, "outcome_text": text, "page_url": page_url,
+    })
+
+
+@dataclass(frozen=True)
+class OfferFacts:
+    """What a `waitlist_offer` says: the time held, until when, and where to book it."""
+
+    booking_type: str
+    area_names: tuple[str, ...]
+    start: datetime
+    end: datetime
+    expires_at: datetime
+    hold_minutes: int
+    client_name: str
+    book_url: str
+
+
+def render_waitlist_offer(facts: OfferFacts, tz: ZoneInfo, sender: Sender) -> Rendered:
+    consultation = facts.booking_type == "consultation"
+    return render(WAITLIST_OFFER, {
+        "client_name": facts.client_name, "clinic_name": sender.clinic_name, "reply_to": sender.reply_to,
+        "appointment": "consultation" if consultation else "micro needling appointment",
+        "areas": "consultation" if consultation else join_words(facts.area_names),
+        "date": format_date(facts.start, tz), "time": format_time(facts.start, tz),
+        "end_time": format_time(facts.end, tz), "timezone": f"{facts.start.astimezone(tz):%Z}, {tz.key}",
+        "duration": format_duration(facts.start, facts.end), "hold_minutes": str(facts.hold_minutes),
+        "expires_time": format_time(facts.expires_at, tz), "expires_date": format_date(facts.expires_at, tz),
+        "book_url": facts.book_url,
     })
 
 

@@ -337,7 +337,8 @@ $("member-form").addEventListener("submit", async (event) => {
 // ----- audit --------------------------------------------------------------------------------
 const ACTIONS = ["staff.signed_in", "staff.sign_in_failed", "staff.member_created", "staff.member_changed",
   "screening.answers_read", "screening.cleared", "booking.cancelled", "booking.rescheduled", "booking.completed",
-  "closure.created", "closure.deleted", "notification.retried", "client.exported", "client.erasure_requested"];
+  "closure.created", "closure.deleted", "notification.retried", "client.exported", "client.erasure_requested",
+  "waitlist.deleted"];
 if ($("audit-action").options.length === 1) {
   $("audit-action").append(...ACTIONS.map((a) => Object.assign(el("option", a), { value: a })));
 }
