@@ -9,13 +9,11 @@
   time to its waitlist (`WaitlistOffers.offer_freed_time`)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Callable
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
-
-from datetime import date
 
 from clinic_shared.datetimes import parse_aware
 from clinic_shared.db import utcnow
