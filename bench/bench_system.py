@@ -34,7 +34,7 @@ REPO = BENCH.parent
 sys.path[:0] = [str(BENCH), str(REPO / "tests")]
 
 import report  # noqa: E402
-from system import RunningSystem, procfile_commands, run_once, system_env  # noqa: E402
+from system import SERVICES, RunningSystem, procfile_commands, run_once, system_env  # noqa: E402
 
 ELIGIBLE = {"active_acne": False, "eczema": False, "psoriasis": False, "fitzpatrick_type": "II"}
 LAG_EVERY, POLL, DRAIN_SECONDS = 5, 0.1, 60
@@ -156,7 +156,7 @@ def start(data_dir: Path, extra: dict) -> RunningSystem:
     """tests/system.py's start, with the seed between migrations and the processes."""
     env = system_env(data_dir, extra)
     for argv in ([[sys.executable, "-m", "clinic_shared.first_start"]]
-                 + [[sys.executable, "-m", f"{s}.migrate"] for s in ("screening", "booking", "notifications")]
+                 + [[sys.executable, "-m", f"{s}.migrate"] for s in SERVICES]
                  + [[sys.executable, str(BENCH / "seed.py")]]):
         run_once(argv, env)
     system = RunningSystem(env=env, data_dir=data_dir, staff_token=env["CLINIC_STAFF_TOKEN"],
@@ -183,7 +183,7 @@ def figures(args, load: Load, seconds: float, usage: dict, mail: int, loads: tup
         f"Command: `make bench-system BENCH_ARGS=\"--users {args.users} --seconds {args.seconds}\"` "
         f"(commit {commit()}, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC)",
         f"Machine: {report.machine()}; load average (1/5/15 min) before {loads[0]}, after {loads[1]} "
-        f"(the machine is shared: other engineers' tests were running).",
+        f"(a load average above zero before the run is other work on the machine).",
         "",
         f"- **{made / seconds:.1f} bookings/s** ({made} bookings in {seconds:.0f} s, {args.users} concurrent clients)",
         f"- event lag, booking answered → `pre_treatment` listed as sent (every {LAG_EVERY}th booking, polled "
@@ -234,7 +234,7 @@ def run(args) -> None:
             running_smtp_server() as mailbox:
         extra = {"CLINIC_BROKER_URL": AMQP_URL, "CLINIC_TOPOLOGY_PREFIX": prefix, "CLINIC_SMTP_URL": mailbox.url,
                  "CLINIC_RATE_LIMIT": "off",
-                 **{f"CLINIC_{s.upper()}_DATABASE_URL": databases() for s in ("screening", "booking", "notifications")}}
+                 **{f"CLINIC_{s.upper()}_DATABASE_URL": databases() for s in SERVICES}}
         print("starting the system (migrations, 50,000 bookings, every Procfile process)…", flush=True)
         system = start(Path(data_dir), extra)
         try:
