@@ -273,6 +273,7 @@ def drive(args, system: RunningSystem, mailbox) -> None:
     roots = {name: process.pid for name, process in system.processes.items()}
     loads = [report.load_average()]
     usage = {"before": {name: report.tree_usage(pid) for name, pid in roots.items()}, "generator": time.process_time()}
+    profilers = start_profilers(args.profile, roots, args.seconds) if args.profile else []
     with load.lock:
         load.measuring = True
     started = time.monotonic()
@@ -288,11 +289,26 @@ def drive(args, system: RunningSystem, mailbox) -> None:
         thread.join(60)
     poller.join(DRAIN_SECONDS + 30)
     usage["after"] = {name: report.tree_usage(pid) for name, pid in roots.items()}
+    for profiler in profilers:
+        profiler.wait(60)
     usage["generator"] = time.process_time() - usage["generator"]
     load.latency.update(idle)
     section, row = figures(args, load, seconds, usage, len(mailbox.messages), tuple(loads))
-    report.write_results(BENCH / "RESULTS.md", section, row)
+    if not args.profile:  # sampling slows every process: a profiled run's figures stay out of RESULTS.md
+        report.write_results(BENCH / "RESULTS.md", section, row)
     print(section)
+
+
+def start_profilers(directory: Path, roots: dict[str, int], seconds: int) -> list[subprocess.Popen]:
+    """py-spy on every process (gunicorn's workers included) for the measured seconds, as collapsed stacks
+    that bench/profile_summary.py reads. Sampling costs CPU too: figures of a profiled run are not comparable."""
+    directory.mkdir(parents=True, exist_ok=True)
+    py_spy = Path(sys.executable).parent / "py-spy"
+    return [subprocess.Popen([str(py_spy), "record", "--pid", str(pid), "--subprocesses", "--nonblocking", "--gil",
+                              "--rate", "50", "--duration", str(seconds), "--format", "raw",
+                              "--output", str(directory / f"{name}.txt")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for name, pid in roots.items()]
 
 
 def delete_topology(amqp_url: str, prefix: str) -> None:
@@ -309,6 +325,8 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=16, help="concurrent clients")
     parser.add_argument("--seconds", type=int, default=60, help="how long to measure")
     parser.add_argument("--warmup", type=int, default=5, help="seconds of load before measuring")
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="record every process with py-spy into DIR (bench/profile_summary.py reads it)")
     run(parser.parse_known_args()[0])  # bench/run.py passes its own arguments
 
 
