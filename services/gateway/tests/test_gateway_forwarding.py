@@ -151,3 +151,12 @@ def test_malformed_requests_get_an_envelope_never_a_500(client, method, path, bo
     assert response.status_code < 500
     if response.status_code >= 400:
         assert set(response.get_json()["error"]) == {"code", "message", "details"}
+
+
+def test_proxy_variables_of_the_environment_do_not_reroute_calls_to_the_services(client, monkeypatch, closed_url):
+    # The services are ours: a proxy set for the machine's outbound traffic must not sit between them.
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, closed_url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert client.get("/api/treatments").status_code == 200
