@@ -38,6 +38,9 @@ class NotificationSettings(Settings):
     retry_backoff_max: timedelta = timedelta(hours=1)
     sending_lease: timedelta = timedelta(minutes=5)
     dispatch_batch_size: int = 50  # messages one dispatcher tick sends, one claim each, before it yields
+    # Dispatchers side by side in one worker: a send mostly waits on the mail server's replies, so one
+    # dispatcher alone fell behind a busy day (the bench's e-mails lagged by seconds).
+    dispatch_threads: int = 4
     smtp_timeout_seconds: float = 30.0
     area_names: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_AREA_NAMES))
 
@@ -65,7 +68,18 @@ ENVIRONMENT = {
     "RETRY_BACKOFF_MAX_SECONDS": ("retry_backoff_max", _SECONDS),
     "SENDING_LEASE_SECONDS": ("sending_lease", _SECONDS),
     "SMTP_TIMEOUT_SECONDS": ("smtp_timeout_seconds", float),
+    "DISPATCH_THREADS": ("dispatch_threads", lambda v: _at_least_one("CLINIC_NOTIFICATIONS_DISPATCH_THREADS", v)),
 }
+def _at_least_one(variable: str, text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"{variable} must be a whole number, 1 or more, not {text!r}")
+    return value
+
+
 # Named without the service prefix in the handout: (environment variable, field, parser).
 UNPREFIXED = [("CLINIC_DELIVERY_GIVE_UP_HOURS", "delivery_give_up", _HOURS)]
 
