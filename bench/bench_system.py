@@ -2,7 +2,7 @@
 long each call waits, how late the confirmation e-mail goes, and what each process spends on a booking.
 
 Starts every Procfile process (tests/system.py, as the system tests do) on fresh PostgreSQL databases and a
-RabbitMQ topology of its own, with a real SMTP server (aiosmtpd) receiving the mail and rate limits off;
+RabbitMQ topology of its own, with a real SMTP server (aiosmtpd, in a process of its own) receiving the mail and rate limits off;
 seeds 50,000 bookings (bench/seed.py) between migrations and start; then USERS concurrent clients each
 repeat for SECONDS: a screening, the 31-day availability from a random day of the year ahead, that day's
 availability, and a booking of one of its slots. Writes bench/RESULTS.md (bench/report.py).
@@ -34,6 +34,7 @@ REPO = BENCH.parent
 sys.path[:0] = [str(BENCH), str(REPO / "tests")]
 
 import report  # noqa: E402
+from smtp_sink import smtp_sink  # noqa: E402
 from system import SERVICES, RunningSystem, procfile_commands, run_once, system_env  # noqa: E402
 
 ELIGIBLE = {"active_acne": False, "eczema": False, "psoriasis": False, "fitzpatrick_type": "II"}
@@ -224,14 +225,13 @@ def figures(args, load: Load, seconds: float, usage: dict, mail: int, loads: tup
 
 
 def run(args) -> None:
-    from clinic_shared.testing import (AMQP_URL, POSTGRES_ADMIN_URL, port_open, postgres_databases,
-                                       running_smtp_server)
+    from clinic_shared.testing import AMQP_URL, POSTGRES_ADMIN_URL, port_open, postgres_databases
 
     if not (port_open(POSTGRES_ADMIN_URL, 5432) and port_open(AMQP_URL, 5672)):
         sys.exit("bench-system needs PostgreSQL and RabbitMQ (CLINIC_TEST_POSTGRES_URL, CLINIC_TEST_AMQP_URL)")
     prefix = f"clinic-bench-{uuid.uuid4().hex[:10]}"
     with tempfile.TemporaryDirectory() as data_dir, postgres_databases(label="benchsys") as databases, \
-            running_smtp_server() as mailbox:
+            smtp_sink() as mailbox:
         extra = {"CLINIC_BROKER_URL": AMQP_URL, "CLINIC_TOPOLOGY_PREFIX": prefix, "CLINIC_SMTP_URL": mailbox.url,
                  "CLINIC_RATE_LIMIT": "off",
                  **{f"CLINIC_{s.upper()}_DATABASE_URL": databases() for s in SERVICES}}
@@ -293,7 +293,7 @@ def drive(args, system: RunningSystem, mailbox) -> None:
         profiler.wait(60)
     usage["generator"] = time.process_time() - usage["generator"]
     load.latency.update(idle)
-    section, row = figures(args, load, seconds, usage, len(mailbox.messages), tuple(loads))
+    section, row = figures(args, load, seconds, usage, mailbox.received, tuple(loads))
     if not args.profile:  # sampling slows every process: a profiled run's figures stay out of RESULTS.md
         report.write_results(BENCH / "RESULTS.md", section, row)
     print(section)
