@@ -212,6 +212,10 @@ def figures(args, load: Load, seconds: float, usage: dict, mail: int, loads: tup
         f"| (the load generator, on the same cores) | "
         f"{report.ms(usage['generator'] * 1000 / made if made and 'generator' in usage else None)} | | |",
         "",
+        *([f"Whole machine: {report.ms(usage['machine'] * 1000 / made)} ms of CPU per booking "
+           f"(PostgreSQL, RabbitMQ, the load generator and anything else running included; /proc/stat)."]
+          if made and "machine" in usage else []),
+        "",
         "CPU is counted from the end of the warm-up until the sampled e-mails were sent after the load "
         "stopped, so it includes the lag polls and the workers catching up. CPU of PostgreSQL and RabbitMQ is not "
         "counted (the servers are shared with other runs), nor is the load generator's in **all**.",
@@ -272,7 +276,8 @@ def drive(args, system: RunningSystem, mailbox) -> None:
     time.sleep(args.warmup)
     roots = {name: process.pid for name, process in system.processes.items()}
     loads = [report.load_average()]
-    usage = {"before": {name: report.tree_usage(pid) for name, pid in roots.items()}, "generator": time.process_time()}
+    usage = {"before": {name: report.tree_usage(pid) for name, pid in roots.items()}, "generator": time.process_time(),
+             "machine": report.machine_cpu_seconds()}
     profilers = start_profilers(args.profile, roots, args.seconds) if args.profile else []
     with load.lock:
         load.measuring = True
@@ -292,6 +297,7 @@ def drive(args, system: RunningSystem, mailbox) -> None:
     for profiler in profilers:
         profiler.wait(60)
     usage["generator"] = time.process_time() - usage["generator"]
+    usage["machine"] = report.machine_cpu_seconds() - usage["machine"]
     load.latency.update(idle)
     section, row = figures(args, load, seconds, usage, mailbox.received, tuple(loads))
     if not args.profile:  # sampling slows every process: a profiled run's figures stay out of RESULTS.md

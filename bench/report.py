@@ -86,6 +86,13 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs ({model.group(1).strip() if model else 'unknown model'}), {gib}"
 
 
+def machine_cpu_seconds(stat: Path = Path("/proc/stat")) -> float:
+    """CPU seconds the whole machine has been busy since boot, all cores (everything but idle and iowait)."""
+    fields = [int(f) for f in stat.read_text().splitlines()[0].split()[1:]]
+    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def load_average() -> str:
     return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
