@@ -33,10 +33,10 @@ def forward(rest: str):
     upstream = current_app.extensions["gateway.upstreams"].forward(
         service, request.method, request.path, request.query_string.decode("latin-1"),
         request.get_data(cache=True), headers)
-    if upstream.status_code >= 400 and not _is_envelope(upstream.content):
+    if upstream.status >= 400 and not _is_envelope(upstream.body):
         # e.g. a proxy or a crashed worker's plain-text page: the contract promises the envelope
-        return error_response(upstream.status_code, headers=_returned_headers(upstream, skip="Content-Type"))
-    return Response(upstream.content, status=upstream.status_code, headers=_returned_headers(upstream))
+        return error_response(upstream.status, headers=_returned_headers(upstream, skip="Content-Type"))
+    return Response(upstream.body, status=upstream.status, headers=_returned_headers(upstream))
 
 
 @blp.after_app_request
