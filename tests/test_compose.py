@@ -30,7 +30,6 @@ COMPOSE = yaml.safe_load(COMPOSE_TEXT)
 APP_SERVICES = {name: spec for name, spec in COMPOSE["services"].items() if "build" in spec}
 README = (REPO / "README.md").read_text()
 DOCUMENTED = set(re.findall(r"`(CLINIC_[A-Z_]+)`", README))
-REDIS_URL = os.environ.get("CLINIC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")  # stands for compose's `redis`
 PROCESSES = {*SERVICES, *(f"{s}-worker" for s in SERVICES), "gateway"}  # every api and worker
 OPERATOR_SECRETS = {  # what an operator must set: compose refuses to start without each
     "CLINIC_STAFF_TOKEN", "CLINIC_SECRET_KEY", "CLINIC_ADMIN_PASSWORD", "CLINIC_SMTP_URL", "CLINIC_POSTGRES_PASSWORD",
@@ -244,7 +243,7 @@ def resolve(value: str, given: dict) -> str:
 
 
 @pytest.mark.system
-def test_compose_commands_run_the_slice_on_local_backends(tmp_path, amqp_url, postgres_admin_url):
+def test_compose_commands_run_the_slice_on_local_backends(tmp_path, amqp_url, postgres_admin_url, redis_url):
     """Each app service's command with its own container's environment (nothing else), only host names and
     ports mapped to this machine, each service on its own PostgreSQL role, RabbitMQ on quorum queues."""
     from clinic_shared.testing import free_port, running_smtp_server
@@ -258,7 +257,7 @@ def test_compose_commands_run_the_slice_on_local_backends(tmp_path, amqp_url, po
         def local(value: str) -> str:
             value = resolve(value, operator_env)
             value = re.sub(r"amqp://clinic:[^@]+@rabbitmq:5672//", amqp_url, value)
-            value = re.sub(r"^redis://redis:6379/0$", REDIS_URL, value)
+            value = re.sub(r"^redis://redis:6379/0$", redis_url, value)
             for service, url in databases.items():
                 value = re.sub(rf"postgresql\+psycopg://{service}:[^@]+@postgres:5432/{service}$", url, value)
             for container, local_port in ports.items():
@@ -307,12 +306,13 @@ def test_compose_commands_run_the_slice_on_local_backends(tmp_path, amqp_url, po
             asked = system.call("POST", "/api/auth/link", json={"email": "nobody@example.org"},
                                 headers={"X-Forwarded-For": "198.51.100.7, 203.0.113.9"})
             assert asked.status_code == 202, asked.text
-            counted = [key.decode() for key in redis.Redis.from_url(REDIS_URL).scan_iter(match=f"*{prefix}-gateway/*")]
+            store = redis.Redis.from_url(redis_url)
+            counted = [key.decode() for key in store.scan_iter(match=f"*{prefix}-gateway/*")]
             assert [key for key in counted if "sign-in:address:203.0.113.9" in key], counted
             assert not [key for key in counted if "198.51.100.7" in key], counted
         finally:
             system.stop_all()
-            store = redis.Redis.from_url(REDIS_URL)
+            store = redis.Redis.from_url(redis_url)
             keys = list(store.scan_iter(match=f"*{prefix}-gateway/*"))
             if keys:
                 store.delete(*keys)
