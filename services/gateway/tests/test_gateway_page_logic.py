@@ -234,4 +234,5 @@ def test_a_screening_read_after_sign_in_says_why_and_what_next(returning):
 def test_the_screening_is_read_by_its_id_and_the_tab_keeps_no_health_data(returning):
     assert returning["screeningPath"] == "/api/screenings/s%201%2Fx"
     assert returning["kept"] == {"id": "s 1/x", "outcome": "consultation_required", "areas": ["face"],
-                                 "valid_until": "2027-02-18T10:00:00+00:00", "created_at": "2026-11-20T10:00:00+00:00"}
+                                 "valid_until": "2027-02-18T10:00:00+00:00",
+                                 "created_at": "2026-11-20T10:00:00+00:00"}
