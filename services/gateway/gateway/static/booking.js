@@ -601,10 +601,12 @@ if (typeof document !== "undefined") (() => {
   }
 
   // The signed-in client's newest screening as it is now (a clearance may have changed its outcome), with
-  // its reasons: the screening_result e-mail leaves them to this page. Without it the bookings still show.
+  // its reasons: the screening_result e-mail leaves them to this page. Read once per screening shown (the list
+  // is drawn again after every change of a booking, which does not change it); without it the bookings show.
   async function showMyScreening() {
     const section = $("my-screening");
     if (!state.screening || !state.screening.id) return (section.hidden = true);
+    if (!section.hidden && section.dataset.screeningId === state.screening.id) return;
     let screening;
     try {
       screening = await api(screeningPath(state.screening.id), { token: state.token });
@@ -614,12 +616,14 @@ if (typeof document !== "undefined") (() => {
     if (!state.screening || state.screening.id !== screening.id) return;  // screened again meanwhile
     state.screening = keptScreening(screening);
     remember({ token: state.token, client: state.client, screening: state.screening });
-    $("book-again-button").hidden = !screeningReusable(state.screening, Date.now());
+    const valid = screeningReusable(state.screening, Date.now());
+    $("book-again-button").hidden = !valid;
     $("my-screening-when").textContent = `Your screening of ${formatDate(screening.created_at)}` +
-      (screeningReusable(screening, Date.now()) ? `, valid until ${formatDate(screening.valid_until)}.`
+      (valid ? `, valid until ${formatDate(screening.valid_until)}.`
         : `. It was valid until ${formatDate(screening.valid_until)}: to book, answer the questions again.`);
     renderOutcome(screening, { title: $("my-screening-title"), reasons: $("my-screening-reasons"),
                                next: $("my-screening-next") });
+    section.dataset.screeningId = screening.id;
     section.hidden = false;
   }
 
@@ -673,6 +677,7 @@ if (typeof document !== "undefined") (() => {
 
   function signOut() {
     forget();
+    $("my-screening").hidden = true;  // the next client's is read afresh
     $("appointments").hidden = true;
     $("sign-in").hidden = false;
     showMessage("You are signed out.", "info", $("sign-in-form"));
