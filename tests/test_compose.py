@@ -1,7 +1,7 @@
 """docker-compose.yml is how operations deploy; no Docker engine runs here, so these tests read it (and validate
 it against the Compose Specification's schema) and start its services' own commands, each with its own
-container's environment, as local processes against PostgreSQL (a role per service, made by the init script)
-and RabbitMQ (quorum queues)."""
+container's environment, as local processes against PostgreSQL (a role per service, made by the init script),
+RabbitMQ (quorum queues) and Redis (the gateway's rate-limit counts)."""
 from __future__ import annotations
 
 import importlib
@@ -16,6 +16,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+import redis
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -118,7 +119,23 @@ def test_services_start_after_their_migrations_and_backends():
             assert depends["postgres"]["condition"] == "service_healthy"
             assert depends["rabbitmq"]["condition"] == "service_healthy"
     assert {s: c["condition"] for s, c in APP_SERVICES["gateway"]["depends_on"].items()} == {
-        s: "service_healthy" for s in SERVICES}
+        **{s: "service_healthy" for s in SERVICES}, "redis": "service_started"}  # without Redis it counts in memory
+
+
+def test_the_gateway_trusts_the_one_proxy_and_counts_its_limits_in_redis():
+    """Behind nginx every request's peer is the proxy: without trusting its X-Forwarded-For, every client would
+    share one address's limit. Counted in Redis, the replicas share one count instead of N times the rate."""
+    gateway = APP_SERVICES["gateway"]
+    assert gateway["environment"]["CLINIC_TRUSTED_PROXIES"] == "1"
+    assert gateway["environment"]["CLINIC_REDIS_URL"] == "redis://redis:6379/0"
+    assert "--workers" not in gateway["command"]  # shared counts: as many processes as CLINIC_WEB_WORKERS says
+    # The one proxy appends the client's address (one hop: what CLINIC_TRUSTED_PROXIES=1 reads).
+    nginx = (REPO / "deploy" / "nginx.conf").read_text()
+    assert re.search(r"^\s*proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;", nginx, re.M)
+    redis_service = COMPOSE["services"]["redis"]
+    assert redis_service["image"].startswith("redis:") and "profiles" not in redis_service
+    assert redis_service["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
+    assert [name for name, spec in APP_SERVICES.items() if "CLINIC_REDIS_URL" in spec["environment"]] == ["gateway"]
 
 
 def test_every_api_and_worker_runs_in_replicas_and_the_readme_says_how_to_scale_each():
@@ -226,7 +243,7 @@ def resolve(value: str, given: dict) -> str:
 
 
 @pytest.mark.system
-def test_compose_commands_run_the_slice_on_local_backends(tmp_path, amqp_url, postgres_admin_url):
+def test_compose_commands_run_the_slice_on_local_backends(tmp_path, amqp_url, postgres_admin_url, redis_url):
     """Each app service's command with its own container's environment (nothing else), only host names and
     ports mapped to this machine, each service on its own PostgreSQL role, RabbitMQ on quorum queues."""
     from clinic_shared.testing import free_port, running_smtp_server
@@ -240,6 +257,7 @@ def test_compose_commands_run_the_slice_on_local_backends(tmp_path, amqp_url, po
         def local(value: str) -> str:
             value = resolve(value, operator_env)
             value = re.sub(r"amqp://clinic:[^@]+@rabbitmq:5672//", amqp_url, value)
+            value = re.sub(r"^redis://redis:6379/0$", redis_url, value)
             for service, url in databases.items():
                 value = re.sub(rf"postgresql\+psycopg://{service}:[^@]+@postgres:5432/{service}$", url, value)
             for container, local_port in ports.items():
@@ -282,8 +300,22 @@ def test_compose_commands_run_the_slice_on_local_backends(tmp_path, amqp_url, po
             booking_env = dict(part.split("=", 1) for part in commands["booking"][2:] if "=" in part
                                and part.split("=", 1)[0].startswith("CLINIC_"))
             assert not {key for key in booking_env if key.endswith("_DATABASE_URL")} - {"CLINIC_BOOKING_DATABASE_URL"}
+
+            # The gateway's own environment counts the sign-in limit in Redis, keyed on the address the proxy
+            # put last in X-Forwarded-For (what a client wrote before it is not believed).
+            asked = system.call("POST", "/api/auth/link", json={"email": "nobody@example.org"},
+                                headers={"X-Forwarded-For": "198.51.100.7, 203.0.113.9"})
+            assert asked.status_code == 202, asked.text
+            store = redis.Redis.from_url(redis_url)
+            counted = [key.decode() for key in store.scan_iter(match=f"*{prefix}-gateway/*")]
+            assert [key for key in counted if "sign-in:address:203.0.113.9" in key], counted
+            assert not [key for key in counted if "198.51.100.7" in key], counted
         finally:
             system.stop_all()
+            store = redis.Redis.from_url(redis_url)
+            keys = list(store.scan_iter(match=f"*{prefix}-gateway/*"))
+            if keys:
+                store.delete(*keys)
             from kombu import Connection
 
             from clinic_shared.topology import Topology

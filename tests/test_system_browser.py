@@ -227,6 +227,7 @@ def test_a_client_who_is_not_suitable_is_told_why_and_offered_a_consultation(sys
     page.get_by_role("button", name="Check my suitability").click()
     expect(page.locator("#outcome-title")).to_have_text("Micro needling is not suitable for you right now")
     expect(page.locator("#reasons li")).to_have_count(1)
+    expect(page.locator("#outcome-next")).to_contain_text("We cannot book a treatment for you now")
     expect(page.locator("#booking-title")).to_have_text("Book a consultation (30 minutes)")
     shot(page, "3-not-suitable")
 
@@ -492,6 +493,52 @@ def test_a_client_signs_in_from_the_emailed_link_and_reschedules(system, open_pa
     # A used link is refused, and the page says so.
     page.goto(link.replace("/#code=", "/?again#code="))
     expect(page.get_by_role("alert")).to_contain_text("has been used or has expired")
+
+
+def test_a_client_told_by_email_to_see_a_practitioner_signs_in_and_reads_why(system, open_page):
+    """Issue #10: the screening_result e-mail names no condition; its link leads to the page, where the client
+    signs in (the real sign-in link e-mail) and reads the outcome, every reason and the way on."""
+    address = f"mary+{uuid.uuid4().hex[:6]}@example.org"
+    answers = {qid: (value if qid == "fitzpatrick_type" else False) for qid, value in ELIGIBLE.items()}
+    screened = system.call("POST", "/api/screenings", json={
+        "client": {"name": "Mary Jackson", "email": address}, "areas": ["face"],
+        "answers": {**answers, "fitzpatrick_type": "V", "keloid_scarring": True}})
+    assert screened.status_code == 201, screened.text
+    screening = screened.json()
+    assert screening["outcome"] == "consultation_required"
+    reasons = [reason["message"] for reason in screening["reasons"]]
+    assert len(reasons) == 2
+
+    result = email_with(system, address, "read why")
+    text = result.get_body(preferencelist=("plain",)).get_content()
+    assert not [reason for reason in reasons if reason in text]  # the e-mail says the outcome, not why
+    [link] = re.findall(r"https?://\S+", text)
+    assert link == system.url + "/"
+
+    page = open_page()
+    page.goto(link)
+    expect(page.locator("#sign-in")).to_be_visible()
+    page.get_by_label("Your email address").fill(address)
+    page.get_by_role("button", name="Send me a sign-in link").click()
+    expect(page.get_by_role("alert")).to_contain_text("a sign-in link is on its way")
+    page.goto(link_in(email_with(system, address, "/#code="), "#code="))
+
+    expect(page.locator("#appointments-title")).to_be_focused()
+    mine = page.locator("#my-screening")
+    expect(mine.locator("#my-screening-title")).to_have_text("We would like to see you for a consultation first")
+    expect(mine.locator("li")).to_have_text(reasons)  # every rule that fired, in the screening's words
+    contact = system.call("GET", "/api/treatments").json()["change_policy"]["contact"]
+    expect(mine.locator("#my-screening-next")).to_contain_text(contact["phone"])
+    expect(mine.locator("#my-screening-next")).to_contain_text(contact["email"])
+    shot(page, "9-screening-reasons")
+    kept = page.evaluate("sessionStorage.getItem('clinic.client')")
+    assert not [reason for reason in reasons if reason in kept]  # read from the API, not kept in the tab
+
+    # A reload (the stored sign-in) reads them again; the way on is a consultation.
+    page.reload()
+    expect(page.locator("#my-screening li")).to_have_text(reasons)
+    page.get_by_role("button", name="Book another appointment").click()
+    expect(page.locator("#booking-title")).to_have_text("Book a consultation (30 minutes)")
 
 
 def test_the_manage_link_in_the_email_opens_the_booking_adds_it_to_a_calendar_and_cancels_it(system, open_page):

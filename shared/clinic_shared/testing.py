@@ -3,9 +3,10 @@
 - `database_url`: a fresh database, once on SQLite and once on PostgreSQL.
 - `postgres_url_factory`: makes fresh PostgreSQL databases and drops them afterwards.
 - `amqp_url`: the RabbitMQ URL; pair it with `topology_prefix` for queues of this test only.
+- `redis_url`: the local Redis; tests keep their keys apart with a unique prefix.
 - `smtp_server`: a real SMTP server (aiosmtpd) on a free local port, keeping what it received.
 
-Without PostgreSQL or RabbitMQ these tests skip with a line naming what is missing; with
+Without PostgreSQL, RabbitMQ or Redis these tests skip with a line naming what is missing; with
 CLINIC_REQUIRE_BACKENDS=1 (CI) a missing backend is a failure instead.
 """
 from __future__ import annotations
@@ -24,6 +25,7 @@ import pytest
 POSTGRES_ADMIN_URL = os.environ.get("CLINIC_TEST_POSTGRES_URL",
                                     "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("CLINIC_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
+REDIS_URL = os.environ.get("CLINIC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def backends_required() -> bool:
@@ -103,6 +105,14 @@ def amqp_url():
     if not port_open(AMQP_URL, 5672):
         missing_backend(f"RabbitMQ at {AMQP_URL}")
     return AMQP_URL
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """The local Redis (CLINIC_TEST_REDIS_URL); tests keep their keys apart with a unique prefix."""
+    if not port_open(REDIS_URL, 6379):
+        missing_backend(f"Redis at {REDIS_URL}")
+    return REDIS_URL
 
 
 @pytest.fixture

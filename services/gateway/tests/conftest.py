@@ -1,7 +1,6 @@
 """Real HTTP upstreams for the gateway's tests: small Flask apps served on free local ports."""
 from __future__ import annotations
 
-import os
 import threading
 import time
 
@@ -10,12 +9,10 @@ from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
 
 from clinic_shared.settings import SERVICES
-from clinic_shared.testing import free_port, missing_backend, port_open
+from clinic_shared.testing import free_port
 
 from gateway import create_app
 from gateway.settings import load_gateway_settings
-
-REDIS_URL = os.environ.get("CLINIC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @pytest.fixture
@@ -111,11 +108,3 @@ def closed_url() -> str:
 @pytest.fixture
 def echo():
     return echo_service
-
-
-@pytest.fixture
-def redis_url():
-    """The local Redis (CLINIC_TEST_REDIS_URL); tests keep their keys apart with a unique prefix."""
-    if not port_open(REDIS_URL, 6379):
-        missing_backend(f"Redis at {REDIS_URL}")
-    return REDIS_URL

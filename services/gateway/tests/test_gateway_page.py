@@ -53,7 +53,7 @@ def test_page_is_served_at_the_root(client):
 
 def test_the_script_calls_only_contract_paths_the_gateway_routes():
     called = api_paths((STATIC / "booking.js").read_text())
-    assert called == {"/api/screening/questionnaire", "/api/treatments", "/api/screenings",
+    assert called == {"/api/screening/questionnaire", "/api/treatments", "/api/screenings", "/api/screenings/",
                       "/api/availability", "/api/bookings", "/api/bookings/", "/api/auth/link", "/api/auth/token",
                       "/api/notifications/calendar", "/api/waitlist", "/api/waitlist/"}
     for path in called | api_paths((STATIC / "docs.js").read_text()):

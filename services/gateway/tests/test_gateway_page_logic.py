@@ -162,6 +162,16 @@ out.labels = [c1, c2, later].map(grouped.courseLabel);
 out.paths = [B.bookingActionPath("b 1/x", "cancel"), B.calendarPath("b&1")];
 out.reusable = [{id: "s", valid_until: "2026-12-01T00:00:00+00:00"}, {id: "s", valid_until: "2026-11-01T00:00:00+00:00"},
                 null, {valid_until: "2027-01-01T00:00:00+00:00"}].map((s) => B.screeningReusable(s, now));
+const read = {id: "s 1/x", client_id: "c", client: {name: "Ada", email: "ada@example.com", phone: null},
+              areas: ["face"], answers: {blood_thinners: true}, outcome: "consultation_required",
+              reasons: [{code: "fitzpatrick_high", message: "Darker skin tones ..."},
+                        {code: "blood_thinners", message: "Blood-thinning medicine ..."}],
+              valid_until: "2027-02-18T10:00:00+00:00", rules_version: "1", created_at: "2026-11-20T10:00:00+00:00"};
+out.summaries = [read, {...read, outcome: "not_suitable", reasons: [read.reasons[1]]},
+                 {...read, outcome: "eligible", reasons: []}].map((s) => B.outcomeSummary(s, policy.contact));
+out.noContact = B.outcomeSummary(read, null).next;
+out.screeningPath = B.screeningPath(read.id);
+out.kept = B.keptScreening(read);
 console.log(JSON.stringify(out));
 """
 
@@ -204,3 +214,25 @@ def test_paths_escape_what_they_carry(returning):
 
 def test_a_valid_screening_is_booked_with_again(returning):
     assert returning["reusable"] == [True, False, False, False]
+
+
+def test_a_screening_read_after_sign_in_says_why_and_what_next(returning):
+    """The same words as right after the questions: the outcome, every reason, and for an outcome that is not
+    a treatment the way on (a consultation) with the clinic's contact."""
+    consultation, not_suitable, eligible = returning["summaries"]
+    assert consultation["title"] == "We would like to see you for a consultation first"
+    assert consultation["reasons"] == ["Darker skin tones ...", "Blood-thinning medicine ..."]
+    assert "consultation" in consultation["next"]
+    assert "+44 20 7946 0000" in consultation["next"] and "hello@clinic.test" in consultation["next"]
+    assert not_suitable["title"] == "Micro needling is not suitable for you right now"
+    assert not_suitable["reasons"] == ["Blood-thinning medicine ..."]
+    assert "We cannot book a treatment" in not_suitable["next"] and "hello@clinic.test" in not_suitable["next"]
+    assert eligible == {"title": "Good news: you can book a treatment", "reasons": [], "next": None}
+    assert returning["noContact"].endswith("Book one here, or contact the clinic.")
+
+
+def test_the_screening_is_read_by_its_id_and_the_tab_keeps_no_health_data(returning):
+    assert returning["screeningPath"] == "/api/screenings/s%201%2Fx"
+    assert returning["kept"] == {"id": "s 1/x", "outcome": "consultation_required", "areas": ["face"],
+                                 "valid_until": "2027-02-18T10:00:00+00:00",
+                                 "created_at": "2026-11-20T10:00:00+00:00"}

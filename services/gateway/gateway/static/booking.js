@@ -124,9 +124,37 @@ const ClinicBooking = (() => {
   // A screening the client may book with again, without answering the questions again.
   const screeningReusable = (screening, nowMs) => Boolean(screening && screening.id && Date.parse(screening.valid_until) > nowMs);
 
+  const OUTCOME_TITLES = {
+    eligible: "Good news: you can book a treatment",
+    consultation_required: "We would like to see you for a consultation first",
+    not_suitable: "Micro needling is not suitable for you right now",
+  };
+
+  // What the page says about a screening, right after the questions and after signing in (the screening_result
+  // e-mail names no condition and sends the client here): the outcome, every reason that fired, and, when it
+  // is not a treatment, what to do next and how to reach the clinic.
+  function outcomeSummary(screening, contact) {
+    const next = {
+      consultation_required: "Before a treatment, one of our practitioners needs to see you in a consultation. " +
+        `Book one here, or ${contactText(contact)}.`,
+      not_suitable: "We cannot book a treatment for you now. A practitioner can talk it through with you in a " +
+        `consultation: book one here, or ${contactText(contact)}.`,
+    }[screening.outcome] || null;
+    return { title: OUTCOME_TITLES[screening.outcome] || screening.outcome,
+             reasons: (screening.reasons || []).map((reason) => reason.message), next };
+  }
+
+  // The signed-in client's screening, read with their own token (API.md: owner or staff).
+  const screeningPath = (id) => "/api/screenings/" + encodeURIComponent(id);
+
+  // What the tab keeps of a screening it read: never the answers or the reasons (health data), which are
+  // read again from the API when shown.
+  const keptScreening = ({ id, outcome, areas, valid_until, created_at }) => ({ id, outcome, areas, valid_until, created_at });
+
   return { clockTime, screeningRequest, bookingTypeFor, availabilityPath, bookingBody, problemText, bookWithRetry,
            sendWithRetry, waitlistBody, offerBookingBody, waitlistEntryOf, hashRoute, changeState, policyText,
-           groupAppointments, bookingActionPath, calendarPath, screeningReusable };
+           groupAppointments, bookingActionPath, calendarPath, screeningReusable, outcomeSummary, screeningPath,
+           keptScreening };
 })();
 
 if (typeof module === "object" && module.exports) module.exports = ClinicBooking;
@@ -135,18 +163,14 @@ if (typeof module === "object" && module.exports) module.exports = ClinicBooking
 if (typeof document !== "undefined") (() => {
   const { clockTime, screeningRequest, bookingTypeFor, availabilityPath, bookingBody, problemText, bookWithRetry,
           sendWithRetry, waitlistBody, offerBookingBody, waitlistEntryOf, hashRoute, changeState, policyText,
-          groupAppointments, bookingActionPath, calendarPath, screeningReusable } = ClinicBooking;
+          groupAppointments, bookingActionPath, calendarPath, screeningReusable, outcomeSummary, screeningPath,
+          keptScreening } = ClinicBooking;
   const $ = (id) => document.getElementById(id);
   const state = { token: null, screening: null, questions: [], type: "treatment", areas: [], areaNames: {},
                   idempotencyKey: null, client: null, bookingScoped: false, policy: null, entry: null, watch: null };
   // A signed-in client (their token, contact and newest screening) for this tab only, like the staff workspace.
   const SESSION_KEY = "clinic.client";
   const WATCH_MS = 5000;  // while the page shows a waiting entry, it looks for an offer this often
-  const OUTCOME_TITLES = {
-    eligible: "Good news: you can book a treatment",
-    consultation_required: "We would like to see you for a consultation first",
-    not_suitable: "Micro needling is not suitable for you right now",
-  };
 
   class ApiProblem extends Error {
     constructor(status, body, retryAfter) {
@@ -290,10 +314,20 @@ if (typeof document !== "undefined") (() => {
     }
   }
 
+  // One rendering of a screening's outcome, reasons and next step, into a title, a list and a paragraph:
+  // after the questions (#outcome) and, signed in, in "My appointments" (#my-screening).
+  function renderOutcome(screening, { title, reasons, next }) {
+    const summary = outcomeSummary(screening, state.policy && state.policy.contact);
+    title.textContent = summary.title;
+    reasons.replaceChildren(...summary.reasons.map((text) => element("li", { textContent: text })));
+    reasons.hidden = summary.reasons.length === 0;
+    next.textContent = summary.next || "";
+    next.hidden = !summary.next;
+  }
+
   function showOutcome(screening) {
     $("outcome").hidden = false;
-    $("outcome-title").textContent = OUTCOME_TITLES[screening.outcome] || screening.outcome;
-    $("reasons").replaceChildren(...screening.reasons.map((reason) => element("li", { textContent: reason.message })));
+    renderOutcome(screening, { title: $("outcome-title"), reasons: $("reasons"), next: $("outcome-next") });
     state.type = bookingTypeFor(screening.outcome);
     $("booking-title").textContent = state.type === "treatment"
       ? "Choose a time for your treatment" : "Book a consultation (30 minutes)";
@@ -399,7 +433,8 @@ if (typeof document !== "undefined") (() => {
 
   function remember(session) {
     state.client = session.client;
-    try { sessionStorage.setItem(SESSION_KEY, JSON.stringify(session)); } catch (e) { /* private mode: this page only */ }
+    const kept = { ...session, screening: session.screening && keptScreening(session.screening) };
+    try { sessionStorage.setItem(SESSION_KEY, JSON.stringify(kept)); } catch (e) { /* private mode: this page only */ }
   }
 
   function recall() {
@@ -554,6 +589,7 @@ if (typeof document !== "undefined") (() => {
     }
     $("appointments-list").replaceChildren(...cards);
     renderWaitlist($("waitlist-entries"));
+    showMyScreening();
     const client = state.client || {};
     $("appointments-who").textContent = client.name ? `Signed in as ${client.name} (${client.email}).` : "";
     $("book-again-button").hidden = !screeningReusable(state.screening, now);
@@ -562,6 +598,33 @@ if (typeof document !== "undefined") (() => {
     $("manage").hidden = true;
     $("appointments").hidden = false;
     if (focus) $("appointments-title").focus();
+  }
+
+  // The signed-in client's newest screening as it is now (a clearance may have changed its outcome), with
+  // its reasons: the screening_result e-mail leaves them to this page. Read once per screening shown (the list
+  // is drawn again after every change of a booking, which does not change it); without it the bookings show.
+  async function showMyScreening() {
+    const section = $("my-screening");
+    if (!state.screening || !state.screening.id) return (section.hidden = true);
+    if (!section.hidden && section.dataset.screeningId === state.screening.id) return;
+    let screening;
+    try {
+      screening = await api(screeningPath(state.screening.id), { token: state.token });
+    } catch (problem) {
+      return (section.hidden = true);
+    }
+    if (!state.screening || state.screening.id !== screening.id) return;  // screened again meanwhile
+    state.screening = keptScreening(screening);
+    remember({ token: state.token, client: state.client, screening: state.screening });
+    const valid = screeningReusable(state.screening, Date.now());
+    $("book-again-button").hidden = !valid;
+    $("my-screening-when").textContent = `Your screening of ${formatDate(screening.created_at)}` +
+      (valid ? `, valid until ${formatDate(screening.valid_until)}.`
+        : `. It was valid until ${formatDate(screening.valid_until)}: to book, answer the questions again.`);
+    renderOutcome(screening, { title: $("my-screening-title"), reasons: $("my-screening-reasons"),
+                               next: $("my-screening-next") });
+    section.dataset.screeningId = screening.id;
+    section.hidden = false;
   }
 
   // A signed-in client's waitlist entries still open, beside their bookings: an offer is booked from here.
@@ -614,6 +677,7 @@ if (typeof document !== "undefined") (() => {
 
   function signOut() {
     forget();
+    $("my-screening").hidden = true;  // the next client's is read afresh
     $("appointments").hidden = true;
     $("sign-in").hidden = false;
     showMessage("You are signed out.", "info", $("sign-in-form"));
