@@ -223,14 +223,17 @@ def figures(args, load: Load, seconds: float, usage: dict, mail: int, loads: tup
         f"| **all** | {report.ms(total_cpu)} | | |",
         f"| (the load generator, on the same cores) | "
         f"{report.ms(usage['generator'] * 1000 / made if made and 'generator' in usage else None)} | | |",
+        *([f"| {name} (the server: every database or vhost on it, other work's too) | "
+           f"{report.ms((after.cpu_seconds - usage['servers before'][name].cpu_seconds) * 1000 / made)} | | |"
+           for name, after in usage.get("servers after", {}).items()] if made else []),
         "",
         *([f"Whole machine: {report.ms(usage['machine'] * 1000 / made)} ms of CPU per booking "
            f"(PostgreSQL, RabbitMQ, the load generator and anything else running included; /proc/stat)."]
           if made and "machine" in usage else []),
         "",
         "CPU is counted from the end of the warm-up until the sampled e-mails were sent after the load "
-        "stopped, so it includes the lag polls and the workers catching up. CPU of PostgreSQL and RabbitMQ is not "
-        "counted (the servers are shared with other runs), nor is the load generator's in **all**.",
+        "stopped, so it includes the lag polls and the workers catching up. **all** is our processes only; the "
+        "PostgreSQL and RabbitMQ rows are each server's whole CPU in that time (other work on them included).",
     ]
     booking_p99 = report.percentile([x * 1000 for x in load.latency.get("booking", [])], 99)
     month_p50 = report.percentile([x * 1000 for x in load.latency.get("idle: availability 31 days", [])], 50)
@@ -287,9 +290,11 @@ def drive(args, system: RunningSystem, mailbox) -> None:
         thread.start()
     time.sleep(args.warmup)
     roots = {name: process.pid for name, process in system.processes.items()}
+    servers = report.server_roots()
     loads = [report.load_average()]
     usage = {"before": {name: report.tree_usage(pid) for name, pid in roots.items()}, "generator": time.process_time(),
-             "machine": report.machine_cpu_seconds()}
+             "machine": report.machine_cpu_seconds(),
+             "servers before": {name: report.tree_usage(pid) for name, pid in servers.items()}}
     profilers = start_profilers(args.profile, roots, args.seconds) if args.profile else []
     with load.lock:
         load.measuring = True
@@ -310,6 +315,7 @@ def drive(args, system: RunningSystem, mailbox) -> None:
         profiler.wait(60)
     usage["generator"] = time.process_time() - usage["generator"]
     usage["machine"] = report.machine_cpu_seconds() - usage["machine"]
+    usage["servers after"] = {name: report.tree_usage(pid) for name, pid in servers.items()}
     load.latency.update(idle)
     section, row = figures(args, load, seconds, usage, mailbox.received, tuple(loads))
     if not args.profile:  # sampling slows every process: a profiled run's figures stay out of RESULTS.md

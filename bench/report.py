@@ -76,6 +76,29 @@ def tree_usage(root: int) -> TreeUsage:
     return TreeUsage(ticks / tick, peak, count)
 
 
+SERVERS = {"PostgreSQL": "postgres", "RabbitMQ": "beam.smp"}  # name -> the process name of its root
+
+
+def server_roots(proc: Path = Path("/proc")) -> dict[str, int]:
+    """The root process of each server running on this machine (PostgreSQL's postmaster: the `postgres`
+    process whose parent is not one), so tree_usage counts its backends, the reaped ones included."""
+    found: dict[str, int] = {}
+    names: dict[int, tuple[str, int]] = {}
+    for entry in proc.iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            names[int(entry.name)] = (stat[stat.index("(") + 1:stat.rindex(")")], int(stat.rsplit(")", 1)[1].split()[1]))
+    for server, process_name in SERVERS.items():
+        roots = [pid for pid, (name, parent) in names.items()
+                 if name == process_name and names.get(parent, ("", 0))[0] != process_name]
+        if roots:
+            found[server] = min(roots)
+    return found
+
+
 # ----- the machine ----------------------------------------------------------------------------
 
 def machine() -> str:

@@ -32,6 +32,7 @@ def test_process_tree_usage_and_machine_read_from_proc():
     assert usage.processes >= 1 and usage.peak_rss_kib > 0 and usage.cpu_seconds > 0
     assert "CPUs" in report.machine() and report.load_average().count("/") == 2
     assert report.machine_cpu_seconds() >= usage.cpu_seconds - 1.0  # this process is part of the machine
+    assert set(report.server_roots()) <= set(report.SERVERS)
 
 
 def test_results_keep_history_and_other_sections_and_replace_the_figures(tmp_path):
@@ -54,9 +55,11 @@ def test_figures_from_a_synthetic_run():
     run.latency.update({"booking": [0.04] * 50, "idle: availability 31 days": [0.01] * 30})
     run.lag_polled, run.lag_sent_at = [0.2, 0.4], [0.1, 0.3]
     usage = {"before": {"booking": report.TreeUsage(1.0, 0, 3)}, "after": {"booking": report.TreeUsage(2.0, 2048, 3)},
-             "machine": 4.0}
+             "machine": 4.0, "servers before": {"PostgreSQL": report.TreeUsage(5.0, 0, 9)},
+             "servers after": {"PostgreSQL": report.TreeUsage(5.5, 0, 9)}}
     section, row = bench_system.figures(Args, run, 10.0, usage, 50, ("1.00 / 1.00 / 1.00", "2.00 / 2.00 / 2.00"))
     assert "**5.0 bookings/s**" in section and "| booking | 20.0 | 2 | 3 |" in section
     assert "| booking | 50 | 40.0 | 40.0 | 40.0 |" in section and "p99 400.0 ms" in section
     assert "Whole machine: 80.0 ms of CPU per booking" in section
+    assert "| PostgreSQL (the server: every database or vhost on it, other work's too) | 10.0 | | |" in section
     assert row.endswith("| 5.0 | 40.0 | 10.0 | 400.0 | 20.0 | 2.00 / 2.00 / 2.00 |")
