@@ -36,15 +36,11 @@ PRUNE_INTERVAL_SECONDS = 3600.0
 
 @dataclass(frozen=True)
 class Periodic:
-    """A job the worker runs every `interval` seconds, and at once when `wake_channel` is notified.
-
-    `threads` > 1 runs that many copies side by side (each with its own wake-up), for a job whose time is
-    spent waiting on another server, such as SMTP: the job must then be safe to run concurrently."""
+    """A job the worker runs every `interval` seconds, and at once when `wake_channel` is notified."""
 
     job: Callable[[], object]
     interval: float = 1.0
     wake_channel: str | None = None
-    threads: int = 1
 
 
 @dataclass
@@ -114,10 +110,9 @@ def run_worker(parts: WorkerParts, stop: threading.Event | None = None) -> None:
         if not isinstance(periodic, Periodic):
             periodic = Periodic(periodic)
         name = getattr(periodic.job, "__name__", "job")
-        for copy in range(periodic.threads):
-            wake = listener(periodic.wake_channel) if periodic.wake_channel else None
-            threads.append(threading.Thread(target=every, args=(periodic.interval, periodic.job, stop, name, wake),
-                                            name=f"{name}-{copy + 1}", daemon=True))
+        wake = listener(periodic.wake_channel) if periodic.wake_channel else None
+        threads.append(threading.Thread(target=every, args=(periodic.interval, periodic.job, stop, name, wake),
+                                        name=name, daemon=True))
 
     threads.append(threading.Thread(target=every, args=(PRUNE_INTERVAL_SECONDS, message_pruner(parts), stop,
                                                         "message pruning"), name="message-pruning", daemon=True))

@@ -1,7 +1,9 @@
 """The dispatcher: a periodic job that sends due messages, each exactly once as far as SMTP allows.
 
 It claims one message at a time (status `sending`, attempts + 1, a lease) in a committed transaction,
-sends it at once, then records the outcome. Two dispatchers never take one row (on PostgreSQL
+hands it at once to one of `dispatch_threads` senders, then records the outcome. A message is claimed only
+when a sender is free, so none waits under its lease; several are with the mail server at once, since a
+send mostly waits on its replies (one at a time fell seconds behind a busy day). Two dispatchers never take one row (on PostgreSQL
 `FOR UPDATE SKIP LOCKED`; on SQLite the write lock of BEGIN IMMEDIATE), and a claim only ever covers
 the message being sent, whose SMTP session is bounded well inside the lease: no message waits its turn
 under a lease that could run out and let another dispatcher send it too. A row whose dispatcher died
@@ -19,7 +21,9 @@ A mail server that is down, slow or answering 4xx is retried with a growing back
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 from typing import Callable
 
@@ -48,17 +52,43 @@ class Dispatcher:
         self._transport = transport
         self._settings = settings
         self._clock = clock
+        self._senders = ThreadPoolExecutor(max_workers=settings.dispatch_threads, thread_name_prefix="sender")
+        self._free_senders = threading.BoundedSemaphore(settings.dispatch_threads)
 
     def dispatch_due(self) -> int:
-        """Claim and send due messages one by one (at most a batch); return how many were claimed."""
-        claimed = 0
-        while claimed < self._settings.dispatch_batch_size:
-            row = self.claim()
-            if row is None:
-                break
-            claimed += 1
+        """Claim due messages one by one (at most a batch), each as soon as a sender is free, and wait until
+        all are sent; return how many were claimed. A failed send is recorded by its sender; anything that
+        escaped one is raised here, after the others are done."""
+        claimed: list[Future] = []
+        try:
+            while len(claimed) < self._settings.dispatch_batch_size:
+                self._free_senders.acquire()
+                try:
+                    row = self.claim()
+                except BaseException:
+                    self._free_senders.release()
+                    raise
+                if row is None:
+                    self._free_senders.release()
+                    in_flight = [future for future in claimed if not future.done()]
+                    if not in_flight:
+                        break
+                    # A booking's next message is claimable once its sibling in flight is sent.
+                    wait(in_flight, return_when=FIRST_COMPLETED)
+                    continue
+                claimed.append(self._senders.submit(self._deliver_and_free, row))
+        finally:
+            for future in claimed:
+                future.exception()  # wait for every send, whatever happened to the claims
+        for future in claimed:
+            future.result()
+        return len(claimed)
+
+    def _deliver_and_free(self, row) -> None:
+        try:
             self._deliver(row)
-        return claimed
+        finally:
+            self._free_senders.release()
 
     def claim(self):
         """Claim the next due message for this dispatcher, or None when nothing is due."""

@@ -38,8 +38,8 @@ class NotificationSettings(Settings):
     retry_backoff_max: timedelta = timedelta(hours=1)
     sending_lease: timedelta = timedelta(minutes=5)
     dispatch_batch_size: int = 50  # messages one dispatcher tick sends, one claim each, before it yields
-    # Dispatchers side by side in one worker: a send mostly waits on the mail server's replies, so one
-    # dispatcher alone fell behind a busy day (the bench's e-mails lagged by seconds).
+    # Messages a dispatcher has with the mail server at once: a send mostly waits on the server's replies,
+    # so one at a time fell behind a busy day (the bench's e-mails lagged by seconds).
     dispatch_threads: int = 4
     smtp_timeout_seconds: float = 30.0
     area_names: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_AREA_NAMES))

@@ -27,8 +27,7 @@ def build_parts(settings: NotificationSettings, clock: Callable[[], datetime] = 
     dispatcher = Dispatcher(session_factory, repository, make_transport(settings), settings, clock)
     return WorkerParts(settings=settings, session_factory=session_factory, outbox=tables.outbox,
                        processor=processor, heartbeat=tables.heartbeat,
-                       periodic=[Periodic(dispatcher.dispatch_due, wake_channel=DUE_NOW_CHANNEL,
-                                          threads=settings.dispatch_threads)])
+                       periodic=[Periodic(dispatcher.dispatch_due, wake_channel=DUE_NOW_CHANNEL)])
 
 
 def main() -> None:

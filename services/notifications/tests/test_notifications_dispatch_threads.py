@@ -1,7 +1,7 @@
-"""The worker's dispatchers work side by side: while one waits on the mail server, another sends.
+"""The dispatcher sends several messages at once: while one waits on the mail server, another is sent.
 
 The mail server here holds every message at DATA until a second one is at DATA too (or 10 s pass):
-with one dispatcher at a time, no two messages could ever be at DATA together."""
+with one send at a time, no two messages could ever be at DATA together."""
 import asyncio
 import threading
 import time

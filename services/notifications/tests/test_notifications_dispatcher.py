@@ -299,8 +299,9 @@ def test_a_slow_dispatcher_never_has_its_messages_sent_again_by_another(system, 
     other = dispatcher_with(system, Recording(sent))
     # Each send takes half a lease; after each, another dispatcher runs. A claim of many messages under
     # one lease would run out while they are still waiting their turn, and the other would send them too.
+    # One sender: the test clock moves by each send's time, which only adds up when sends follow each other.
     slow = dispatcher_with(system, Recording(sent, meanwhile=other.dispatch_due, clock=clock,
-                                             takes=system.settings.sending_lease / 2))
+                                             takes=system.settings.sending_lease / 2), dispatch_threads=1)
     slow.dispatch_due()
     other.dispatch_due()
     ids = [row.id for row in system.messages() if row.kind == "pre_treatment"]
