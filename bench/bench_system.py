@@ -193,7 +193,8 @@ def figures(args, load: Load, seconds: float, usage: dict, mail: int, loads: tup
     total_cpu = sum(v for v in per_booking.values() if v is not None) if made else None
     lag50, lag99 = (report.percentile([x * 1000 for x in load.lag_polled], q) for q in (50, 99))
     lines = [
-        f"Command: `make bench-system BENCH_ARGS=\"--users {args.users} --seconds {args.seconds}\"` "
+        f"Command: `make bench-system BENCH_ARGS=\"--users {args.users} --seconds {args.seconds}"
+        f"{''.join(f' --env {setting}' for setting in getattr(args, 'env', []))}\"` "
         f"(commit {commit()}, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC)",
         f"Machine: {report.machine()}; load average (1/5/15 min) before {loads[0]}, after {loads[1]} "
         f"(a load average above zero before the run is other work on the machine).",
@@ -253,7 +254,8 @@ def run(args) -> None:
             smtp_sink() as mailbox:
         extra = {"CLINIC_BROKER_URL": AMQP_URL, "CLINIC_TOPOLOGY_PREFIX": prefix, "CLINIC_SMTP_URL": mailbox.url,
                  "CLINIC_RATE_LIMIT": "off",
-                 **{f"CLINIC_{s.upper()}_DATABASE_URL": databases() for s in SERVICES}}
+                 **{f"CLINIC_{s.upper()}_DATABASE_URL": databases() for s in SERVICES},
+                 **dict(setting.split("=", 1) for setting in args.env)}
         print("starting the system (migrations, 50,000 bookings, every Procfile process)…", flush=True)
         system = start(Path(data_dir), extra)
         try:
@@ -344,11 +346,20 @@ def delete_topology(amqp_url: str, prefix: str) -> None:
         Topology(prefix).delete(connection)
 
 
+def clinic_setting(text: str) -> str:
+    name, equals, _ = text.partition("=")
+    if not (equals and name.startswith("CLINIC_")):
+        raise argparse.ArgumentTypeError(f"expected CLINIC_NAME=VALUE, not {text!r}")
+    return text
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=16, help="concurrent clients")
     parser.add_argument("--seconds", type=int, default=60, help="how long to measure")
     parser.add_argument("--warmup", type=int, default=5, help="seconds of load before measuring")
+    parser.add_argument("--env", action="append", default=[], metavar="CLINIC_X=VALUE", type=clinic_setting,
+                        help="a setting for every process, e.g. CLINIC_WEB_WORKERS=1 (repeatable)")
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="record every process with py-spy into DIR (bench/profile_summary.py reads it)")
     run(parser.parse_known_args()[0])  # bench/run.py passes its own arguments
