@@ -3,7 +3,8 @@
 Seeds bench/seed.py's diary (a year ahead half full, the rest history) into a fresh database, then
 times the Scheduler's `availability` (what the HTTP handler calls), the same through the booking
 service's HTTP layer (Flask test client), and the busy-bookings query alone (the SQL's share).
-Repeats each measurement and prints median and spread: the machine is shared, so single figures lie.
+Repeats each measurement and prints median and spread, of wall time and of this thread's CPU time: the
+machine is shared, so single figures lie, wall times most.
 Run alone with `python bench/bench_availability.py [--profile]`; --profile prints a pyinstrument profile
 of the 31-day computation, if pyinstrument is installed. For a before/after against another checkout's
 code: `PYTHONPATH=<checkout>/services/booking python bench/bench_availability.py`.
@@ -37,20 +38,25 @@ DAY = (date(2026, 11, 10), date(2026, 11, 10))
 ROUNDS, REPEATS = 5, 40  # medians of REPEATS calls, ROUNDS times: the spread of those medians is reported
 
 
-def median_ms(call, repeats: int = REPEATS) -> float:
-    samples = []
+def median_ms(call, repeats: int = REPEATS) -> tuple[float, float]:
+    """Median wall time and median CPU time of this thread (where the app runs), in ms. On a shared machine
+    the CPU time moves much less with others' load than the wall time does (the database server's is not in it)."""
+    wall, cpu = [], []
     for _ in range(repeats):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.thread_time()
         call()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples) * 1000
+        cpu.append(time.thread_time() - started_cpu)
+        wall.append(time.perf_counter() - started)
+    return statistics.median(wall) * 1000, statistics.median(cpu) * 1000
 
 
 def report(label: str, call) -> None:
     call()  # warm: the first call compiles statements and fills pools
-    medians = sorted(median_ms(call) for _ in range(ROUNDS))
-    print(f"  {label:<44} median {statistics.median(medians):7.2f} ms  "
-          f"(medians of {ROUNDS} rounds x {REPEATS}: {medians[0]:.2f} .. {medians[-1]:.2f})", flush=True)
+    rounds = [median_ms(call) for _ in range(ROUNDS)]
+    walls, cpus = sorted(w for w, _ in rounds), sorted(c for _, c in rounds)
+    print(f"  {label:<44} median {statistics.median(walls):7.2f} ms  "
+          f"(medians of {ROUNDS} rounds x {REPEATS}: {walls[0]:.2f} .. {walls[-1]:.2f}); "
+          f"CPU {statistics.median(cpus):.2f} ms ({cpus[0]:.2f} .. {cpus[-1]:.2f})", flush=True)
 
 
 def run(database_url: str, profile: bool) -> None:
