@@ -131,24 +131,27 @@ def treatment_starts(session: Session, client_id: str, exclude_id: str | None = 
 
 # Time a waitlist offer holds is taken like a booking's (booking README "Waitlist"), so every read of the bookings
 # that could clash with a session also reads the offers that could, in the same statement: bookings and offers
-# as rows of one shape, `held` telling them apart (an offer's `status` is its entry's, `offered`).
-_HELD = select(
-    true().label("held"), waitlist.c.offer_practitioner_id.label("practitioner_id"),
-    waitlist.c.offer_start.label("start"), waitlist.c.offer_end.label("end"), waitlist.c.status,
-    waitlist.c.offer_blocked_until.label("blocked_until"), waitlist.c.client_id, waitlist.c.type, waitlist.c.expires_at,
-).where(waitlist_repository.held_in(bindparam("start"), bindparam("end")))
-
-
-def _with_held(which_bookings):
-    return union_all(select(
-        false().label("held"), bookings.c.practitioner_id, bookings.c.start_at.label("start"),
-        bookings.c.end_at.label("end"), bookings.c.status, bookings.c.blocked_until, bookings.c.client_id,
-        bookings.c.type, type_coerce(null(), UTCDateTime()).label("expires_at"),
-    ).where(which_bookings, bookings.c.id != bindparam("exclude_id")), _HELD)
+# as rows of one shape, `held` telling them apart. Each read takes only the columns its callers use: a month of
+# availability converts every timestamp it reads.
+def _with_held(which_bookings, *extra: str):
+    """Rows of the bookings `which_bookings` (but `exclude_id`) and of the offers held in [start, end): held,
+    practitioner_id, start, end, client_id, type, expires_at (None for a booking), then the `extra` columns,
+    which an offer has too (its entry's `status`, its `blocked_until`)."""
+    offer_columns = {"status": waitlist.c.status, "blocked_until": waitlist.c.offer_blocked_until}
+    return union_all(
+        select(false().label("held"), bookings.c.practitioner_id, bookings.c.start_at.label("start"),
+               bookings.c.end_at.label("end"), bookings.c.client_id, bookings.c.type,
+               type_coerce(null(), UTCDateTime()).label("expires_at"), *(bookings.c[c] for c in extra))
+        .where(which_bookings, bookings.c.id != bindparam("exclude_id")),
+        select(true().label("held"), waitlist.c.offer_practitioner_id.label("practitioner_id"),
+               waitlist.c.offer_start.label("start"), waitlist.c.offer_end.label("end"), waitlist.c.client_id,
+               waitlist.c.type, waitlist.c.expires_at, *(offer_columns[c].label(c) for c in extra))
+        .where(waitlist_repository.held_in(bindparam("start"), bindparam("end"))))
 
 
 _BUSY_AND_HELD = _with_held(_busy(bindparam("start"), bindparam("end")))
-_AROUND_A_SESSION = _with_held(or_(_busy(bindparam("start"), bindparam("end")), _spacing_counts(bindparam("client_id"))))
+_AROUND_A_SESSION = _with_held(or_(_busy(bindparam("start"), bindparam("end")), _spacing_counts(bindparam("client_id"))),
+                               "status", "blocked_until")
 
 
 def busy_and_held(session: Session, start: datetime, end: datetime,
