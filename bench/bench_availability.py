@@ -2,8 +2,10 @@
 
 Seeds bench/seed.py's diary (a year ahead half full, the rest history) into a fresh database, then
 times the Scheduler's `availability` (what the HTTP handler calls), the same through the booking
-service's HTTP layer (Flask test client), and the busy-bookings query alone (the SQL's share).
-Repeats each measurement and prints median and spread: the machine is shared, so single figures lie.
+service's HTTP layer (Flask test client), and its reads alone (closures, busy bookings and waitlist holds:
+the SQL's share).
+Repeats each measurement and prints median and spread, of wall time and of this thread's CPU time: the
+machine is shared, so single figures lie, wall times most.
 Run alone with `python bench/bench_availability.py [--profile]`; --profile prints a pyinstrument profile
 of the 31-day computation, if pyinstrument is installed. For a before/after against another checkout's
 code: `PYTHONPATH=<checkout>/services/booking python bench/bench_availability.py`.
@@ -29,6 +31,10 @@ except ImportError:
     range_slots = None
 from booking.settings import clinic_rules, load_booking_settings  # noqa: E402
 from booking.store import repository  # noqa: E402
+try:  # older code (before the waitlist) has no holds to read
+    from booking.store import waitlist_repository  # noqa: E402
+except ImportError:
+    waitlist_repository = None
 from seed import seed_bookings  # noqa: E402
 
 NOW = datetime(2026, 11, 2, 7, 0, tzinfo=timezone.utc)  # a Monday
@@ -37,20 +43,25 @@ DAY = (date(2026, 11, 10), date(2026, 11, 10))
 ROUNDS, REPEATS = 5, 40  # medians of REPEATS calls, ROUNDS times: the spread of those medians is reported
 
 
-def median_ms(call, repeats: int = REPEATS) -> float:
-    samples = []
+def median_ms(call, repeats: int = REPEATS) -> tuple[float, float]:
+    """Median wall time and median CPU time of this thread (where the app runs), in ms. On a shared machine
+    the CPU time moves much less with others' load than the wall time does (the database server's is not in it)."""
+    wall, cpu = [], []
     for _ in range(repeats):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.thread_time()
         call()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples) * 1000
+        cpu.append(time.thread_time() - started_cpu)
+        wall.append(time.perf_counter() - started)
+    return statistics.median(wall) * 1000, statistics.median(cpu) * 1000
 
 
 def report(label: str, call) -> None:
     call()  # warm: the first call compiles statements and fills pools
-    medians = sorted(median_ms(call) for _ in range(ROUNDS))
-    print(f"  {label:<44} median {statistics.median(medians):7.2f} ms  "
-          f"(medians of {ROUNDS} rounds x {REPEATS}: {medians[0]:.2f} .. {medians[-1]:.2f})", flush=True)
+    rounds = [median_ms(call) for _ in range(ROUNDS)]
+    walls, cpus = sorted(w for w, _ in rounds), sorted(c for _, c in rounds)
+    print(f"  {label:<44} median {statistics.median(walls):7.2f} ms  "
+          f"(medians of {ROUNDS} rounds x {REPEATS}: {walls[0]:.2f} .. {walls[-1]:.2f}); "
+          f"CPU {statistics.median(cpus):.2f} ms ({cpus[0]:.2f} .. {cpus[-1]:.2f})", flush=True)
 
 
 def run(database_url: str, profile: bool) -> None:
@@ -70,12 +81,17 @@ def run(database_url: str, profile: bool) -> None:
         _, window_end = repository.local_day_bounds(MONTH[1], rules.timezone)
         with scheduler._sessions() as session:
             repository.closed_dates(session, *MONTH)
-            return repository.busy_between(session, window_start, window_end)
+            if hasattr(repository, "busy_and_held"):  # the waitlist's holds read with the bookings
+                return repository.busy_and_held(session, window_start, window_end)[0]
+            busy = repository.busy_between(session, window_start, window_end)  # older code: a read each
+            if waitlist_repository is not None:
+                waitlist_repository.held_between(session, window_start, window_end)
+            return busy
 
     print(f"  (the 31-day window holds {len(sql_only())} confirmed bookings)")
     report("31 days, Scheduler.availability", month)
     report("1 day, Scheduler.availability", lambda: scheduler.availability(*DAY, "treatment", ["face"]))
-    report("31 days, its SQL alone (closures + busy)", sql_only)
+    report("31 days, its SQL alone (closures, busy, holds)", sql_only)
     busy = sql_only()
     duration = timedelta(minutes=60)
     if range_slots:

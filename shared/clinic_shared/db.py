@@ -1,6 +1,7 @@
 """Database engines and sessions that behave the same on SQLite and PostgreSQL.
 
-- Date-times are stored in UTC and always come back timezone-aware (`UTCDateTime`).
+- Date-times are stored in UTC and always come back timezone-aware (`UTCDateTime`); PostgreSQL sessions speak
+  UTC (`utc_session`).
 - On SQLite every transaction starts with `BEGIN IMMEDIATE`: the write lock is taken before any
   check-then-insert, so two processes cannot both pass an overlap check (ARCHITECTURE.md).
 - On PostgreSQL a refused connection is tried again for a few seconds (a restart, a failover, a dropped
@@ -56,7 +57,8 @@ class UTCDateTime(TypeDecorator):
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True)
+        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True,
+                               connect_args=utc_session(parsed.query.get("options")))
         event.listen(engine, "do_connect", _patient_connect)
         event.listen(engine, "commit", count_commit)
         ask_about_lost_commits(engine, lambda: _patient_connect(
@@ -81,6 +83,13 @@ def make_engine(url: str) -> Engine:
 
     event.listen(engine, "commit", count_commit)
     return engine
+
+
+def utc_session(options: str | None = None) -> dict:
+    """PostgreSQL sessions in UTC, whatever the server's default (the URL's own `options` kept): psycopg
+    then gives each timestamp the tzinfo UTCDateTime wants, instead of the server's zone (often Etc/UTC, a
+    ZoneInfo) for UTCDateTime to convert every value from: a month of availability reads hundreds."""
+    return {"options": f"{options or ''} -c TimeZone=UTC".strip()}
 
 
 def _patient_connect(dialect, _record, cargs, cparams):

@@ -196,12 +196,11 @@ class Scheduler:
         # same order): the window of busy practitioners is known before reading, and both reads are one statement.
         window = (start - margin, start + duration_of(booking_type, areas, self._rules) + margin)
         if booking_type == TREATMENT:
-            busy, others = repository.around_a_session(session, *window, screening.client_id, exclude_id)
+            busy, others, held = repository.around_a_session(session, *window, screening.client_id, exclude_id)
             others += list(extra_starts)
         else:
-            busy, others = repository.busy_between(session, *window, exclude_id), []
+            (busy, held), others = repository.busy_and_held(session, *window, exclude_id), []
         # Time held for a waiting client's offer is taken for everyone else (booking README "Waitlist").
-        held = waitlist_repository.held_between(session, *window)
         busy += waitlist_repository.as_busy(held, now, except_client=screening.client_id)
         end = check_session(booking_type, areas, start, now, self._rules, closed, others)
         practitioner = choose_practitioner(start, end, busy, self._rules)
@@ -429,8 +428,8 @@ class Scheduler:
         now = self._clock()
         with self._sessions() as session:
             closed = repository.closed_dates(session, first, last)
-            busy = repository.busy_between(session, window_start, window_end)
-            busy += waitlist_repository.holds_between(session, window_start, window_end, now)
+            busy, held = repository.busy_and_held(session, window_start, window_end)
+        busy += waitlist_repository.as_busy(held, now)
         return range_slots(first, last, duration, self._rules, now, busy, closed)
 
     # ----- closures -----------------------------------------------------------------------

@@ -65,8 +65,8 @@ class WaitlistOffers:
         now = self._clock()
         first, last = repository.local_day_bounds(day, self._rules.timezone)
         margin = timedelta(days=1)  # turnover reaches over midnight in theory; a day either side is plenty
-        busy: list[Busy] = repository.busy_between(session, first - margin, last + margin)
-        busy += waitlist_repository.holds_between(session, first - margin, last + margin, now)
+        busy, held = repository.busy_and_held(session, first - margin, last + margin)
+        busy += waitlist_repository.as_busy(held, now)
         offered = []
         for entry in waitlist_repository.waiting_on(session, day):
             made = self._offer_for(session, entry, day, now, busy, closed)

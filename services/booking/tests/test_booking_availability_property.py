@@ -5,13 +5,17 @@ Random: days around the DST changes (Europe/London, 29 March and 25 October 2026
 clinics here open on Sundays and from midnight), closures, minimum notice and horizon, one to three
 practitioners, bookings of others outside the configured list, overlapping and off-grid bookings (in UTC,
 as the database gives them),
-turnover from 0 to 30 minutes, closing at 17:30 and other hours.
+turnover from 0 to 30 minutes, closing at 17:30 and other hours. The reference formats each slot's times
+as the answers did before the grid kept them formatted (to_local_iso per slot), so the times a clinic open
+at midnight shows across a DST change are held to it too.
 """
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from clinic_shared.datetimes import to_local_iso
 
 from booking.domain.availability import Slot, day_slots, days_between, range_slots
 from booking.domain.clinic import Practitioner
@@ -36,7 +40,8 @@ def reference_day_slots(day, duration, rules, now, busy=(), closed_dates=()):
             continue
         free = len(free_practitioners(start, start + duration, busy, rules))
         if free:
-            slots.append(Slot(start, start + duration, free))
+            end = start + duration
+            slots.append(Slot(start, end, free, to_local_iso(start, rules.timezone), to_local_iso(end, rules.timezone)))
     return slots
 
 

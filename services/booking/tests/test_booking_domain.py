@@ -1,9 +1,12 @@
 """The clinic's booking rules as plain functions: hours, grid, notice, length, spacing, turnover,
 availability and courses, DST days included (Europe/London: 29 March and 25 October 2026)."""
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+
+from clinic_shared.datetimes import to_local_iso
 
 from booking.domain.availability import day_slots, days_between
 from booking.domain.booking_rules import check_session
@@ -270,6 +273,24 @@ def test_day_slots_empty_on_closed_days_and_respect_notice():
     assert first.start == at(TUESDAY, 12)
     assert day_slots(TUESDAY, timedelta(minutes=30), RULES, at(TUESDAY, 16)) == []
     assert day_slots(TUESDAY, timedelta(minutes=30), RULES, NOW - timedelta(days=400)) == []  # beyond horizon
+
+
+def test_slot_times_are_written_in_local_time_with_the_offset_of_each_instant_on_dst_nights():
+    """The texts the answers carry, kept formatted with the day's grid, for a clinic open from midnight: the
+    same as to_local_iso of each slot's start and end, and what they have always said (a session's end is
+    wall-clock time: 00:30 + 60 minutes is 01:30 GMT on the night 01:00 does not exist)."""
+    rules = replace(RULES, opens=time(0), closes=time(4), open_weekdays=frozenset(range(7)), min_notice_minutes=0)
+    texts = {}
+    for day in (SPRING_FORWARD, FALL_BACK):
+        for slot in day_slots(day, timedelta(minutes=60), rules, at(SPRING_FORWARD, 0) - timedelta(days=1)):
+            assert (slot.start_text, slot.end_text) == (to_local_iso(slot.start, LONDON), to_local_iso(slot.end, LONDON))
+            texts[slot.start_text] = slot.end_text
+    assert texts["2026-03-29T00:30:00+00:00"] == "2026-03-29T01:30:00+00:00"
+    assert texts["2026-03-29T02:00:00+01:00"] == "2026-03-29T03:00:00+01:00"  # the first start after the gap
+    assert "2026-03-29T01:00:00+00:00" not in texts and "2026-03-29T01:00:00+01:00" not in texts
+    assert texts["2026-10-25T00:45:00+01:00"] == "2026-10-25T01:45:00+01:00"
+    assert texts["2026-10-25T01:30:00+01:00"] == "2026-10-25T02:30:00+00:00"  # 01:30 BST, its end after the change
+    assert texts["2026-10-25T02:00:00+00:00"] == "2026-10-25T03:00:00+00:00"
 
 
 def test_days_between_is_inclusive():

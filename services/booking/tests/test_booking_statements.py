@@ -14,15 +14,16 @@ from clinic_shared.statements import statements_sent
 DAY = datetime(2026, 11, 10, 10, 0, tzinfo=timezone.utc)  # a Tuesday, 10:00 GMT
 
 # PostgreSQL: the screening with the client's lock, the day's lock and the row lock; closures; the busy
-# practitioners and the client's treatments; the waitlist offers held around it; INSERT … RETURNING the booking;
-# the outbox row with its NOTIFY.
-# SQLite: BEGIN IMMEDIATE; the screening; closures; bookings around; offers held around; the booking; the outbox row.
-BOOKING = {"sqlite": 7, "postgresql": 6}
+# practitioners, the client's treatments and the waitlist offers held around it (one UNION ALL);
+# INSERT … RETURNING the booking; the outbox row with its NOTIFY.
+# SQLite: BEGIN IMMEDIATE; the screening; closures; bookings and offers around; the booking; the outbox row.
+BOOKING = {"sqlite": 6, "postgresql": 5}
 # Before those, whether the client was erased (the token's revocation check, clinic_shared.erasure): one read in
 # its own transaction (+ BEGIN IMMEDIATE on SQLite) on every request with a client token. Counted apart.
 REVOCATION_CHECK = {"sqlite": 2, "postgresql": 1}
-# Both: closures, then busy bookings in the window, then the waitlist offers held in it (+ SQLite's BEGIN IMMEDIATE).
-AVAILABILITY = {"sqlite": 4, "postgresql": 3}
+# Both: closures, then busy bookings and the waitlist offers held in the window in one statement (+ SQLite's
+# BEGIN IMMEDIATE).
+AVAILABILITY = {"sqlite": 3, "postgresql": 2}
 
 
 def backend(clinic) -> str:

@@ -4,13 +4,12 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from .clinic import ClinicRules, Practitioner
 
 
-@dataclass(frozen=True)
-class Busy:
+class Busy(NamedTuple):  # a tuple: availability makes one per booking of a month, and they are quicker made
     practitioner_id: str
     start: datetime
     end: datetime
@@ -30,43 +29,49 @@ def clashes(start: datetime, end: datetime, busy: Busy, turnover: timedelta) -> 
 
 @dataclass(frozen=True)
 class Diary:
-    """Each practitioner's blocked time as sorted, merged, disjoint ranges (`starts[i]`..`ends[i]`, in UTC),
-    so whether someone is free for a session is one bisect instead of a look at every booking."""
-    starts: dict[str, list[datetime]]
-    ends: dict[str, list[datetime]]
+    """The blocked time of the rules' practitioners, for availability: each one with bookings as sorted, merged,
+    disjoint ranges (`starts[i]`..`ends[i]`, in UTC), so whether they are free for a session is one bisect
+    instead of a look at every booking; those with nothing booked are only counted (`idle`), free for any
+    session. Bookings of anyone not in the rules are left out: nobody else can take a session."""
+    idle: int
+    lanes: tuple[tuple[list[datetime], list[datetime]], ...]
 
 
 def diary_of(busy: Iterable[Busy], rules: ClinicRules) -> Diary:
     turnover = timedelta(minutes=rules.turnover_minutes)
-    ranges: dict[str, list[tuple[datetime, datetime]]] = {}
+    ranges: dict[str, list[tuple[datetime, datetime]]] = {p.id: [] for p in rules.practitioners}
     for b in busy:
-        start, end = b.start.astimezone(timezone.utc), b.end.astimezone(timezone.utc)
-        ranges.setdefault(b.practitioner_id, []).append(blocked(start, end, turnover))
-    starts, ends = {}, {}
-    for practitioner_id, spans in ranges.items():
-        merged_starts, merged_ends = [], []
-        for start, end in sorted(spans):
-            if merged_ends and start <= merged_ends[-1]:  # touching or overlapping: one range
-                merged_ends[-1] = max(merged_ends[-1], end)
-            else:
-                merged_starts.append(start)
-                merged_ends.append(end)
-        starts[practitioner_id], ends[practitioner_id] = merged_starts, merged_ends
-    return Diary(starts, ends)
+        if b.practitioner_id in ranges:
+            start, end = b.start.astimezone(timezone.utc), b.end.astimezone(timezone.utc)
+            ranges[b.practitioner_id].append(blocked(start, end, turnover))
+    lanes = tuple(merged(ranges[p.id]) for p in rules.practitioners if ranges[p.id])
+    return Diary(len(rules.practitioners) - len(lanes), lanes)
 
 
-def is_free(diary: Diary, practitioner_id: str, span: tuple[datetime, datetime]) -> bool:
-    """No blocked range overlaps the session's own blocked `span` (see `blocked`): the first range ending
-    after its start (the ranges are disjoint and sorted, so only that one can) must begin at or after its end."""
-    ends = diary.ends.get(practitioner_id)
-    if not ends:
-        return True
-    first = bisect_right(ends, span[0])
-    return first == len(ends) or diary.starts[practitioner_id][first] >= span[1]
+def merged(spans: list[tuple[datetime, datetime]]) -> tuple[list[datetime], list[datetime]]:
+    """Ranges sorted and merged where they touch or overlap, as (starts, ends)."""
+    starts, ends = [], []
+    for start, end in sorted(spans):
+        if ends and start <= ends[-1]:  # touching or overlapping: one range
+            ends[-1] = max(ends[-1], end)
+        else:
+            starts.append(start)
+            ends.append(end)
+    return starts, ends
 
 
-def free_in(diary: Diary, span: tuple[datetime, datetime], rules: ClinicRules) -> list[Practitioner]:
-    return [p for p in rules.practitioners if is_free(diary, p.id, span)]
+def free_count(diary: Diary, blocked_from: datetime, blocked_until: datetime) -> int:
+    """How many practitioners are free for a session that blocks `blocked_from`..`blocked_until` (see `blocked`).
+
+    One is free when no range of theirs overlaps it: the first range ending after its start (the ranges are
+    disjoint and sorted, so only that one can) must begin at or after its end. Availability asks this for
+    every grid start of a month, so the loop is written out rather than a call per practitioner."""
+    free = diary.idle
+    for starts, ends in diary.lanes:
+        first = bisect_right(ends, blocked_from)
+        if first == len(ends) or starts[first] >= blocked_until:
+            free += 1
+    return free
 
 
 def free_practitioners(start: datetime, end: datetime, busy: Iterable[Busy],

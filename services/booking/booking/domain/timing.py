@@ -16,6 +16,12 @@ def too_far_ahead(start: datetime, now: datetime, rules: ClinicRules) -> bool:
     return start > now + timedelta(days=rules.horizon_days)
 
 
+def bookable_window(now: datetime, rules: ClinicRules) -> tuple[datetime, datetime]:
+    """The earliest and the latest start bookable at `now`: exactly the starts neither too_soon nor too_far_ahead,
+    worked out once for a whole grid instead of per start."""
+    return now + timedelta(minutes=rules.min_notice_minutes), now + timedelta(days=rules.horizon_days)
+
+
 def check_notice(start: datetime, now: datetime, rules: ClinicRules) -> None:
     if too_soon(start, now, rules):
         raise RuleViolation("too_soon",

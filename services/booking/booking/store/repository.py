@@ -10,14 +10,17 @@ from datetime import date, datetime, timedelta
 from typing import Iterable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, delete, func, literal, or_, select, text, update
+from sqlalchemy import (and_, bindparam, delete, false, func, literal, null, or_, select, text, true, type_coerce,
+                        union_all, update)
 from sqlalchemy.orm import Session
 
+from clinic_shared.db import UTCDateTime
 from clinic_shared.paging import Position, keyset
 
 from ..domain.lifecycle import CANCELLED, COMPLETED, CONFIRMED
 from ..domain.practitioners import Busy
-from .tables import bookings, closures, courses, idempotency_keys, screenings
+from . import waitlist_repository
+from .tables import bookings, closures, courses, idempotency_keys, screenings, waitlist
 
 GUARDED_DAYS = "booking.guarded_days"  # session.info: days whose shared lock this transaction holds
 
@@ -107,15 +110,8 @@ def booking_page(session: Session, client_id: str | None, start: datetime | None
     return session.execute(keyset(query, bookings.c.start_at, bookings.c.id, after, limit)).all()
 
 
-def busy_between(session: Session, start: datetime, end: datetime, exclude_id: str | None = None) -> list[Busy]:
+def _busy(start, end):
     """Confirmed bookings that could clash with anything in [start, end): a wide window is cheap."""
-    query = select(bookings.c.practitioner_id, bookings.c.start_at, bookings.c.end_at).where(_busy(start, end))
-    if exclude_id is not None:
-        query = query.where(bookings.c.id != exclude_id)
-    return [Busy(r.practitioner_id, r.start_at, r.end_at) for r in session.execute(query).all()]
-
-
-def _busy(start: datetime, end: datetime):
     return and_(bookings.c.status == CONFIRMED, bookings.c.start_at < end, bookings.c.blocked_until > start)
 
 
@@ -133,26 +129,58 @@ def treatment_starts(session: Session, client_id: str, exclude_id: str | None = 
     return [r.start_at for r in session.execute(query).all()]
 
 
-_AROUND_A_SESSION = select(
-    bookings.c.practitioner_id, bookings.c.start_at, bookings.c.end_at, bookings.c.status,
-    bookings.c.blocked_until, bookings.c.client_id, bookings.c.type,
-).where(
-    or_(_busy(bindparam("start"), bindparam("end")), _spacing_counts(bindparam("client_id"))),
-    bookings.c.id != bindparam("exclude_id"),
-)
+# Time a waitlist offer holds is taken like a booking's (booking README "Waitlist"), so every read of the bookings
+# that could clash with a session also reads the offers that could, in the same statement: bookings and offers
+# as rows of one shape, `held` telling them apart. Each read takes only the columns its callers use: a month of
+# availability converts every timestamp it reads.
+def _with_held(which_bookings, *extra: str):
+    """Rows of the bookings `which_bookings` (but `exclude_id`) and of the offers held in [start, end): held,
+    practitioner_id, start, end, client_id, type, expires_at (None for a booking), then the `extra` columns,
+    which an offer has too (its entry's `status`, its `blocked_until`)."""
+    offer_columns = {"status": waitlist.c.status, "blocked_until": waitlist.c.offer_blocked_until}
+    return union_all(
+        select(false().label("held"), bookings.c.practitioner_id, bookings.c.start_at.label("start"),
+               bookings.c.end_at.label("end"), bookings.c.client_id, bookings.c.type,
+               type_coerce(null(), UTCDateTime()).label("expires_at"), *(bookings.c[c] for c in extra))
+        .where(which_bookings, bookings.c.id != bindparam("exclude_id")),
+        select(true().label("held"), waitlist.c.offer_practitioner_id.label("practitioner_id"),
+               waitlist.c.offer_start.label("start"), waitlist.c.offer_end.label("end"), waitlist.c.client_id,
+               waitlist.c.type, waitlist.c.expires_at, *(offer_columns[c].label(c) for c in extra))
+        .where(waitlist_repository.held_in(bindparam("start"), bindparam("end"))))
+
+
+_BUSY_AND_HELD = _with_held(_busy(bindparam("start"), bindparam("end")))
+_AROUND_A_SESSION = _with_held(or_(_busy(bindparam("start"), bindparam("end")), _spacing_counts(bindparam("client_id"))),
+                               "status", "blocked_until")
+
+
+def busy_and_held(session: Session, start: datetime, end: datetime,
+                  exclude_id: str | None = None) -> tuple[list[Busy], list]:
+    """The confirmed bookings that could clash with anything in [start, end) (but `exclude_id`), and the
+    waitlist offers holding time there (rows for waitlist_repository.as_busy), in one statement."""
+    busy, held = [], []
+    for row in session.execute(_BUSY_AND_HELD, {"start": start, "end": end, "exclude_id": exclude_id or ""}):
+        # By position (_with_held's order): a Row's attributes cost several times its indexes, and a month of
+        # availability reads hundreds of rows.
+        if row[0]:  # held
+            held.append(row)
+        else:
+            busy.append(Busy(row[1], row[2], row[3]))  # practitioner_id, start, end
+    return busy, held
 
 
 def around_a_session(session: Session, start: datetime, end: datetime, client_id: str,
-                     exclude_id: str | None = None) -> tuple[list[Busy], list[datetime]]:
-    """busy_between(start, end) and treatment_starts(client_id) in one statement (both indexed: the
-    database ORs the two index scans); a booking in both lists comes back once and counts in each."""
+                     exclude_id: str | None = None) -> tuple[list[Busy], list[datetime], list]:
+    """busy_and_held(start, end) and treatment_starts(client_id) in one statement (all indexed: the database
+    ORs the bookings' two index scans); a booking in both lists comes back once and counts in each."""
     rows = session.execute(_AROUND_A_SESSION, {"start": start, "end": end, "client_id": client_id,
                                                "exclude_id": exclude_id or ""}).all()
-    busy = [Busy(r.practitioner_id, r.start_at, r.end_at) for r in rows
-            if r.status == CONFIRMED and r.start_at < end and r.blocked_until > start]
-    starts = [r.start_at for r in rows
+    bookings_around = [r for r in rows if not r.held]
+    busy = [Busy(r.practitioner_id, r.start, r.end) for r in bookings_around
+            if r.status == CONFIRMED and r.start < end and r.blocked_until > start]
+    starts = [r.start for r in bookings_around
               if r.client_id == client_id and r.type == "treatment" and r.status in (CONFIRMED, COMPLETED)]
-    return busy, starts
+    return busy, starts, [r for r in rows if r.held]
 
 
 _DAY_LOCK_NAMESPACE = 0x424B << 32  # "BK": keeps these advisory lock keys apart from anyone else's

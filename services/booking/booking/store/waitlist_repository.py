@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.orm import Session
 
 from clinic_shared.paging import Position, keyset
@@ -52,24 +52,17 @@ def waiting_on(session: Session, day: date):
                            .order_by(waitlist.c.created_at, waitlist.c.id)).all()
 
 
-def held_between(session: Session, start: datetime, end: datetime) -> list:
-    """The offered entries whose time could clash with anything in [start, end): whom each is for (`client_id`),
-    its time (`practitioner_id`, `start`, `end`, `type`) and until when it is held (`expires_at`; one that ran out
-    still counts for its own client until the expiry job has passed it on)."""
-    return session.execute(select(
-        waitlist.c.client_id, waitlist.c.type, waitlist.c.offer_practitioner_id.label("practitioner_id"),
-        waitlist.c.offer_start.label("start"), waitlist.c.offer_end.label("end"), waitlist.c.expires_at,
-    ).where(waitlist.c.status == OFFERED, waitlist.c.offer_start < end, waitlist.c.offer_blocked_until > start)).all()
+def held_in(start, end):
+    """The condition of an offered entry whose time could clash with anything in [start, end). Its rows are read
+    with the bookings around (repository.busy_and_held, around_a_session): each names whom it is for
+    (`client_id`), its time (`practitioner_id`, `start`, `end`, `type`) and until when it is held (`expires_at`;
+    one that ran out still counts for its own client until the expiry job has passed it on)."""
+    return and_(waitlist.c.status == OFFERED, waitlist.c.offer_start < end, waitlist.c.offer_blocked_until > start)
 
 
 def as_busy(held, now: datetime, except_client: str | None = None) -> list[Busy]:
     """Offers held at `now` as busy time: like a confirmed booking for everyone but the client each is held for."""
     return [Busy(h.practitioner_id, h.start, h.end) for h in held if h.expires_at > now and h.client_id != except_client]
-
-
-def holds_between(session: Session, start: datetime, end: datetime, now: datetime,
-                  except_client: str | None = None) -> list[Busy]:
-    return as_busy(held_between(session, start, end), now, except_client)
 
 
 def offer(session: Session, entry_id: str, made: Offer, blocked_until: datetime, now: datetime) -> int:
