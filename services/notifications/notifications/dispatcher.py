@@ -62,20 +62,9 @@ class Dispatcher:
         claimed: list[Future] = []
         try:
             while len(claimed) < self._settings.dispatch_batch_size:
-                self._free_senders.acquire()
-                try:
-                    row = self.claim()
-                except BaseException:
-                    self._free_senders.release()
-                    raise
+                row = self._claim_for_a_free_sender(claimed)
                 if row is None:
-                    self._free_senders.release()
-                    in_flight = [future for future in claimed if not future.done()]
-                    if not in_flight:
-                        break
-                    # A booking's next message is claimable once its sibling in flight is sent.
-                    wait(in_flight, return_when=FIRST_COMPLETED)
-                    continue
+                    break
                 claimed.append(self._senders.submit(self._deliver_and_free, row))
         finally:
             for future in claimed:
@@ -83,6 +72,30 @@ class Dispatcher:
         for future in claimed:
             future.result()
         return len(claimed)
+
+    def _claim_for_a_free_sender(self, claimed: list[Future]):
+        """Wait for a free sender, then claim a message for it (the sender stays taken); None when nothing
+        more is due this round."""
+        while True:
+            self._free_senders.acquire()
+            in_flight = [future for future in claimed if not future.done()]  # looked at before the claim
+            try:
+                row = self.claim()
+            except BaseException as exc:
+                self._free_senders.release()
+                if claimed and is_transient(exc):
+                    # The database is away for a moment: finish what is being sent (its senders wait the
+                    # blip out to record it) and claim more on the next round.
+                    log.warning("claiming stopped for this round, the database is away: %s", exc)
+                    return None
+                raise
+            if row is not None:
+                return row
+            self._free_senders.release()
+            if not in_flight:
+                return None
+            # A booking's next message becomes claimable once its sibling in flight is sent.
+            wait(in_flight, return_when=FIRST_COMPLETED)
 
     def _deliver_and_free(self, row) -> None:
         try:
