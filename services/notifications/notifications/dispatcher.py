@@ -23,7 +23,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from clinic_shared.db import transaction
@@ -34,7 +34,7 @@ from .delivery import PermanentDeliveryError, build_email
 from .domain.kinds import CANCELLATION, CANCELLED, FAILED, NEXT_SESSION_REMINDER, SCHEDULED, SENDING, SENT
 from .domain.schedule import retry_delay
 from .settings import NotificationSettings
-from .store.repository import Repository, claimable
+from .store.repository import Repository
 
 log = logging.getLogger(__name__)
 
@@ -64,17 +64,8 @@ class Dispatcher:
         """Claim the next due message for this dispatcher, or None when nothing is due."""
         now = self._clock()
         with transaction(self._sessions) as session:
-            query = (select(self._n.c.id).where(claimable(self._n, now))
-                     .order_by(self._n.c.not_before, self._n.c.id).limit(1))
-            if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            notification_id = session.scalar(query)
-            if notification_id is None:
-                return None
-            session.execute(update(self._n).where(self._n.c.id == notification_id).values(
-                status=SENDING, attempts=self._n.c.attempts + 1,
-                lease_expires_at=now + self._settings.sending_lease, updated_at=now))
-            return session.execute(select(self._n).where(self._n.c.id == notification_id)).one()
+            return session.execute(self._repo.claim_statement(session), {
+                "claim_now": now, "claim_lease_expires_at": now + self._settings.sending_lease}).first()
 
     def _deliver(self, row) -> None:
         withdrawn = self._no_longer_wanted(row)
@@ -133,17 +124,15 @@ class Dispatcher:
         message taken again after a dead dispatcher's lease ran out, once the cancellation had come in."""
         with self._sessions() as session:
             # The address as it is now, not as claimed: an erasure that came meanwhile removed it.
-            if not session.scalar(select(self._n.c.to_address).where(self._n.c.id == row.id)):
+            current = self._repo.message_now(session, row.id)
+            if current is None or not current.to_address:
                 return "the client was erased"
-            if not row.booking_id:
+            if current.booking_status is None:  # no booking, or none projected
                 return None
-            booking = self._repo.booking(session, row.booking_id)
-            if booking is None:
-                return None
-            if booking.status == "cancelled" and row.kind != CANCELLATION:
+            if current.booking_status == "cancelled" and row.kind != CANCELLATION:
                 return "the booking was cancelled"
             if row.kind == NEXT_SESSION_REMINDER and self._repo.has_later_treatment(
-                    session, booking.client_id, booking.booking_id, booking.start):
+                    session, current.booking_client_id, row.booking_id, current.booking_start):
                 return "the client already has a later treatment booked"
         return None
 

@@ -26,7 +26,7 @@ from .domain.ordering import CANCELLED, COMPLETED, CONFIRMED, Known, calendar_se
 from .domain.rendering import (AppointmentFacts, OfferFacts, Sender, manage_url, render_appointment,
                                render_screening_result, render_sign_in_link, render_waitlist_offer)
 from .settings import NotificationSettings
-from .store.repository import Repository
+from .store.repository import NewMessage, Repository
 
 CONFIRMATION_OCCASION = "confirmed"  # the occasion of every message a confirmation plans
 INVITATION_KINDS = (PRE_TREATMENT, CONSULTATION_CONFIRMATION)
@@ -114,8 +114,10 @@ class EventHandlers:
             return  # a later change, a cancellation or a completion overtook it: it planned what is left
         sequence = calendar_sequence(known.calendar_sequence if known else 0, booking.version)
         self._project(session, booking, CONFIRMED, now, calendar_sequence=sequence)
-        for planned in schedule.confirmation_plan(booking.type, booking.start, booking.end, now, self.settings):
-            self._schedule(session, booking, planned.kind, CONFIRMATION_OCCASION, planned.send_at, now, sequence)
+        self.repo.schedule_all(session, [
+            self._message(booking, planned.kind, CONFIRMATION_OCCASION, planned.send_at, now, sequence)
+            for planned in schedule.confirmation_plan(booking.type, booking.start, booking.end, now, self.settings)
+        ], now)
 
     def booking_cancelled(self, session: Session, data: dict, envelope: dict) -> None:
         booking, now = Booking(data), self.clock()
@@ -268,12 +270,17 @@ class EventHandlers:
             uid_domain=sender_domain(self.settings), timezone=self.settings.tz,
         ), stamp=now, cancel=cancel)
 
-    def _schedule(self, session: Session, booking: Booking, kind: str, occasion: str, send_at: datetime,
-                  now: datetime, sequence: int, cancel_reason: str | None = None) -> None:
+    def _message(self, booking: Booking, kind: str, occasion: str, send_at: datetime, now: datetime, sequence: int,
+                 cancel_reason: str | None = None) -> NewMessage:
         calendar = None
         if kind in INVITATION_KINDS or kind == CANCELLATION:
             calendar = self._calendar(booking, sequence, now, cancel=kind == CANCELLATION)
-        self.repo.schedule(session, source=booking.source, kind=kind, occasion=occasion, send_at=send_at,
-                           booking_id=booking.id, client_id=booking.data["client_id"],
-                           to_address=booking.client["email"], to_name=booking.client["name"],
-                           rendered=self._render(kind, booking, cancel_reason), now=now, calendar=calendar)
+        return NewMessage(source=booking.source, kind=kind, occasion=occasion, send_at=send_at,
+                          booking_id=booking.id, client_id=booking.data["client_id"],
+                          to_address=booking.client["email"], to_name=booking.client["name"],
+                          rendered=self._render(kind, booking, cancel_reason), calendar=calendar)
+
+    def _schedule(self, session: Session, booking: Booking, kind: str, occasion: str, send_at: datetime,
+                  now: datetime, sequence: int, cancel_reason: str | None = None) -> None:
+        self.repo.schedule_all(session, [self._message(booking, kind, occasion, send_at, now, sequence,
+                                                       cancel_reason)], now)
