@@ -23,7 +23,6 @@ import time
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from clinic_shared.db import transaction
@@ -31,7 +30,7 @@ from clinic_shared.failures import GrowingPause, is_transient
 from clinic_shared.logs import describe_failure
 
 from .delivery import PermanentDeliveryError, build_email
-from .domain.kinds import CANCELLATION, CANCELLED, FAILED, NEXT_SESSION_REMINDER, SCHEDULED, SENDING, SENT
+from .domain.kinds import CANCELLATION, CANCELLED, FAILED, NEXT_SESSION_REMINDER, SCHEDULED, SENT
 from .domain.schedule import retry_delay
 from .settings import NotificationSettings
 from .store.repository import Repository
@@ -104,18 +103,11 @@ class Dispatcher:
         """Record the outcome of our claim on `connection`, once; False if the database did not take it."""
         try:
             with connection.begin():
-                connection.execute(self._own_claim(row).values(lease_expires_at=None, updated_at=self._clock(),
-                                                               **values))
+                self._repo.finish_claim(connection, row, lease_expires_at=None, updated_at=self._clock(), **values)
             return True
         except Exception as exc:  # never raised into the transport: the message is out, whatever this was
             log.warning("recording %s of %s failed, trying again: %s", values["status"], row.id, exc)
             return False
-
-    def _own_claim(self, row):
-        """An UPDATE of the row only while it is still our claim: if its lease ran out and another dispatcher
-        took it, that one finishes it."""
-        return update(self._n).where(self._n.c.id == row.id, self._n.c.status == SENDING,
-                                     self._n.c.attempts == row.attempts)
 
     def _no_longer_wanted(self, row) -> str | None:
         """Why a claimed message must not go out after all, or None.
@@ -163,8 +155,7 @@ class Dispatcher:
         while True:
             try:
                 with transaction(self._sessions) as session:
-                    session.execute(self._own_claim(row).values(lease_expires_at=None, updated_at=self._clock(),
-                                                                **values))
+                    self._repo.finish_claim(session, row, lease_expires_at=None, updated_at=self._clock(), **values)
                 return
             except Exception as exc:
                 if not is_transient(exc) or time.monotonic() >= give_up_at:

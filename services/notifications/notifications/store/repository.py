@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
-from dataclasses import dataclass
-
 from sqlalchemy import and_, bindparam, case, exists, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from clinic_shared.paging import Position, keyset
@@ -52,7 +52,7 @@ class Repository:
         self.tables = tables
         self.n = tables.notifications
         self.b = tables.bookings
-        self._statements: dict[tuple[str, str], object] = {}  # (name, dialect) -> statement, see `_statement`
+        self._statements: dict = {}  # (name, dialect) -> statement, see `_statement`
 
     # --- messages -----------------------------------------------------------------------------
 
@@ -82,10 +82,10 @@ class Repository:
         return (dialect_insert(dialect, self.n).on_conflict_do_nothing(index_elements=["source", "kind", "occasion"])
                 .returning(self.n.c.id))
 
-    def _statement(self, session: Session, name: str, build):
+    def _statement(self, executor: Session | Connection, name, build):
         """The statement `name`, built once per dialect: building a SQLAlchemy statement and its cache key
         costs more CPU than sending it (SQLAlchemy caches the compiled form, keyed by the statement)."""
-        dialect = session.get_bind().dialect.name
+        dialect = (executor.get_bind() if isinstance(executor, Session) else executor).dialect.name
         statement = self._statements.get((name, dialect))
         if statement is None:
             statement = self._statements[(name, dialect)] = build(dialect)
@@ -109,6 +109,18 @@ class Repository:
                 .values(status=SENDING, attempts=self.n.c.attempts + 1, updated_at=now,
                         lease_expires_at=bindparam("claim_lease_expires_at", type_=self.n.c.lease_expires_at.type))
                 .returning(*self.n.c))
+
+    def finish_claim(self, executor: Session | Connection, claimed, **values) -> None:
+        """Record the outcome of a claim (the row `claim_statement` returned), only while the row is still that
+        claim (`sending`, the same attempts): if its lease ran out and another dispatcher took it, that one
+        finishes it."""
+        names = tuple(sorted(values))
+        statement = self._statement(executor, ("finish_claim", names), lambda _dialect: (
+            update(self.n).where(self.n.c.id == bindparam("claimed_id"), self.n.c.status == SENDING,
+                                 self.n.c.attempts == bindparam("claimed_attempts"))
+            .values({name: bindparam(f"new_{name}", type_=self.n.c[name].type) for name in names})))
+        executor.execute(statement, {"claimed_id": claimed.id, "claimed_attempts": claimed.attempts,
+                                     **{f"new_{name}": value for name, value in values.items()}})
 
     def message_now(self, session: Session, notification_id: str):
         """A message's address as it is now, with its booking's projected status, client and start (None when
@@ -200,14 +212,22 @@ class Repository:
         row is made first when missing, from the event's `facts`, with status NEW until the caller projects
         the event in this same transaction; INSERT … ON CONFLICT DO NOTHING waits for another transaction
         inserting the same booking, and then finds its row."""
-        made = session.execute(dialect_insert(session, self.b).values(
-            booking_id=booking_id, status=NEW, calendar_sequence=0, updated_at=now, **facts,
-        ).on_conflict_do_nothing(index_elements=["booking_id"]).returning(self.b.c.booking_id)).first()
+        made = session.execute(self._statement(session, "make_booking", self._make_booking_statement), dict(
+            booking_id=booking_id, status=NEW, calendar_sequence=0, updated_at=now, **facts)).first()
         return None if made is not None else self.booking(session, booking_id, lock=True)
+
+    def _make_booking_statement(self, dialect: str):
+        return (dialect_insert(dialect, self.b).on_conflict_do_nothing(index_elements=["booking_id"])
+                .returning(self.b.c.booking_id))
 
     def save_booking(self, session: Session, booking_id: str, now: datetime, **values) -> None:
         """Project an event on the row `lock_booking` made or locked in this transaction."""
-        session.execute(update(self.b).where(self.b.c.booking_id == booking_id).values(updated_at=now, **values))
+        values["updated_at"] = now
+        names = tuple(sorted(values))
+        statement = self._statement(session, ("save_booking", names), lambda _dialect: (
+            update(self.b).where(self.b.c.booking_id == bindparam("key_booking_id"))
+            .values({name: bindparam(f"new_{name}", type_=self.b.c[name].type) for name in names})))
+        session.execute(statement, {"key_booking_id": booking_id, **{f"new_{k}": v for k, v in values.items()}})
 
     def has_later_treatment(self, session: Session, client_id: str, booking_id: str, after: datetime) -> bool:
         """Does the client hold another treatment (booked or done) starting after `after`?"""
