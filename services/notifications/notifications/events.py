@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Callable
 
 from sqlalchemy.orm import Session
@@ -78,6 +78,8 @@ class EventHandlers:
         self.sender = Sender(settings.clinic_name, settings.reply_to)
         # Signs the booking tokens of the manage links (the same secret every service checks them with).
         self.tokens = TokenAuthority(settings.secret_key, settings.staff_token, settings.client_token_ttl_seconds)
+        # One booking and end always give the same token: signed once for the several messages of an event.
+        self._booking_token = lru_cache(maxsize=256)(self.tokens.issue_booking_token)
 
     def as_dict(self) -> dict:
         about_a_client = {
@@ -249,7 +251,7 @@ class EventHandlers:
 
     def _manage_link(self, booking: Booking) -> str:
         """The booking page on this booking, with a token for it alone that lasts until the booking ends."""
-        token = self.tokens.issue_booking_token(booking.data["client_id"], booking.id, until=booking.end)
+        token = self._booking_token(booking.data["client_id"], booking.id, until=booking.end)
         return manage_url(self.settings.public_url, token)
 
     def _render(self, kind: str, booking: Booking, cancel_reason: str | None = None):
