@@ -1,7 +1,7 @@
 """The dispatcher: a periodic job that sends due messages, each exactly once as far as SMTP allows.
 
-It claims one message at a time (status `sending`, attempts + 1, a lease) in a committed transaction,
-sends it at once, then records the outcome. Two dispatchers never take one row (on PostgreSQL
+It claims one message at a time (status `sending`, attempts + 1, a lease) in a committed transaction
+(one UPDATE … RETURNING), sends it at once, then records the outcome. Two dispatchers never take one row (on PostgreSQL
 `FOR UPDATE SKIP LOCKED`; on SQLite the write lock of BEGIN IMMEDIATE), and a claim only ever covers
 the message being sent, whose SMTP session is bounded well inside the lease: no message waits its turn
 under a lease that could run out and let another dispatcher send it too. A row whose dispatcher died
@@ -43,7 +43,6 @@ class Dispatcher:
                  settings: NotificationSettings, clock: Callable[[], datetime]):
         self._sessions = session_factory
         self._repo = repository
-        self._n = repository.n
         self._transport = transport
         self._settings = settings
         self._clock = clock
