@@ -4,8 +4,8 @@ it, at a fraction of the CPU.
 `EmailMessage` parses every header value it is given into a tree and folds the tree back out when the message
 is flattened. For a value of printable ASCII words with single spaces, no `=?` and short enough for one line
 (our Date, Message-ID and, mostly, To and Subject) that round trip gives the value back unchanged, so such a line
-is written as it is; any other value (not ASCII, too long, odd spacing) is folded by the same policy, as before.
-(Address headers: as `formataddr` writes them.)
+is written as it is, and a longer one of an unstructured header (Subject, X-…) is wrapped at its spaces as the
+policy wraps it; any other value (not ASCII, odd spacing, a long address) is folded by the same policy, as before.
 A text part gets the transfer encoding `set_content` would choose. tests/test_notifications_email_bytes.py
 compares these bytes with `EmailMessage`'s.
 """
@@ -15,7 +15,8 @@ import binascii
 import random
 import re
 import sys
-from email import policy, quoprimime
+from email import headerregistry, policy, quoprimime
+from functools import lru_cache
 
 SMTP = policy.SMTP  # the default policy with CRLF lines: what smtplib flattens an EmailMessage with
 MAX_LINE = SMTP.max_line_length  # 78
@@ -25,9 +26,38 @@ _AS_IT_IS = re.compile(r"[!-~]+(?: [!-~]+)*")  # printable ASCII words, single s
 def header(name: str, value: str) -> str:
     """The header's line(s) as the default policy writes them, CRLF ended. For an address header, `value` is
     as `formataddr` writes it (a raw one with, say, an unbalanced quote would be written as it is)."""
-    if len(name) + 2 + len(value) <= MAX_LINE and "=?" not in value and _AS_IT_IS.fullmatch(value):
-        return f"{name}: {value}\r\n"
+    if "=?" not in value and _AS_IT_IS.fullmatch(value):
+        if len(name) + 2 + len(value) <= MAX_LINE:
+            return f"{name}: {value}\r\n"
+        if _unstructured(name):
+            lines = _wrapped(name, value)
+            if lines is not None:
+                return lines
     return folded(name, value)
+
+
+def _wrapped(name: str, value: str) -> str | None:
+    """A long unstructured value of words as the policy folds it: on a line of its own if it fits there, else
+    word by word, each line as full as it can be; None if a word is too long for a line."""
+    if len(value) + 1 <= MAX_LINE:
+        return f"{name}:\r\n {value}\r\n"
+    first, *words = value.split(" ")
+    lines = [f"{name}: {first}"]
+    if len(lines[0]) > MAX_LINE:
+        return None
+    for word in words:
+        if len(lines[-1]) + 1 + len(word) <= MAX_LINE:
+            lines[-1] += f" {word}"
+        elif len(word) + 1 <= MAX_LINE:
+            lines.append(f" {word}")
+        else:
+            return None
+    return "\r\n".join(lines) + "\r\n"
+
+
+@lru_cache(maxsize=None)
+def _unstructured(name: str) -> bool:
+    return issubclass(SMTP.header_factory[name], headerregistry.UnstructuredHeader)
 
 
 def folded(name: str, value: str) -> str:

@@ -130,3 +130,21 @@ def test_a_header_line_written_as_it_is_is_what_the_policy_folds():
         taken += line == f"{name}: {value}\r\n"
         assert line == folded
     assert taken > 1000
+
+
+def test_a_long_unstructured_value_is_wrapped_as_the_policy_wraps_it():
+    """Random words of random lengths (some longer than a line), in values up to ~30 words: Subject and
+    X-Clinic-Notification lines come out as the policy's fold, whether wrapped here or left to the policy."""
+    chance = random.Random(11)
+    wrapped = 0
+    for _ in range(3000):
+        name = chance.choice(("Subject", "X-Clinic-Notification"))
+        words = ["".join(chance.choice(string.printable[:94].replace(" ", ""))
+                         for _ in range(chance.choice((1, 2, 3, 5, 8, 13, 20, 36, 40, 60, 70, 76, 77, 80))))
+                 for _ in range(chance.randint(1, 30))]
+        value = " ".join(words)
+        wrapped += "=?" not in value and email_bytes._wrapped(name, value) is not None
+        assert email_bytes.header(name, value) == policy.SMTP.header_factory(name, value).fold(policy=policy.SMTP)
+    assert wrapped > 500  # the wrapping here was exercised, not only the policy
+    ours = "next_session_reminder; id=0f7c2f0e-1111-2222-3333-444455556666"  # 85 characters with its name
+    assert email_bytes.header("X-Clinic-Notification", ours) == f"X-Clinic-Notification:\r\n {ours}\r\n"
