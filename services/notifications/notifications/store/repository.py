@@ -64,6 +64,8 @@ class Repository:
     def schedule_all(self, session: Session, messages: list[NewMessage], now: datetime) -> list[NewMessage]:
         """Schedule messages, each once per (source, kind, occasion), in one INSERT; those that were not
         scheduled before, in the order given."""
+        if not messages:
+            return []
         ids = [str(uuid.uuid4()) for _ in messages]
         # RETURNING, not rowcount: on PostgreSQL the rowcount of an INSERT … ON CONFLICT was never 1. SQLAlchemy
         # sends the rows as one multi-row INSERT (its "insertmanyvalues"), on both databases.
