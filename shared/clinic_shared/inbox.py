@@ -36,7 +36,7 @@ from typing import Callable
 from kombu import Connection, Producer
 from kombu.mixins import ConsumerMixin
 from marshmallow import ValidationError
-from sqlalchemy import Column, MetaData, String, Table, delete, select
+from sqlalchemy import Column, MetaData, String, Table, bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -71,6 +71,9 @@ class InboxProcessor:
         self._sessions = session_factory
         self._inbox = inbox
         self._handlers = handlers
+        # Built once, with bind parameters: building a statement and its cache key costs more than sending it.
+        self._seen = select(inbox.c.event_id).where(inbox.c.event_id == bindparam("event_id"))
+        self._record = inbox.insert()
 
     @property
     def inbox(self) -> Table:
@@ -87,8 +90,7 @@ class InboxProcessor:
         except IntegrityError:
             # Another consumer committed the same event_id first: it is handled.
             with self._sessions() as session:
-                if session.execute(select(self._inbox.c.event_id)
-                                   .where(self._inbox.c.event_id == envelope["event_id"])).first():
+                if session.execute(self._seen, {"event_id": envelope["event_id"]}).first():
                     return False
             raise
         if handled:
@@ -112,13 +114,12 @@ class InboxProcessor:
 
     def _handle(self, session: Session, envelope: dict, data: dict) -> bool:
         """The inbox row and the effect of one event, in the caller's transaction."""
-        seen = session.execute(select(self._inbox.c.event_id)
-                               .where(self._inbox.c.event_id == envelope["event_id"])).first()
+        seen = session.execute(self._seen, {"event_id": envelope["event_id"]}).first()
         if seen:  # handled before, or earlier in this very batch
             log.info("skipped %s %s: handled before", envelope["type"], envelope["event_id"])
             return False
-        session.execute(self._inbox.insert().values(
-            event_id=envelope["event_id"], type=envelope["type"], handled_at=utcnow()))
+        session.execute(self._record, {"event_id": envelope["event_id"], "type": envelope["type"],
+                                       "handled_at": utcnow()})
         self._handlers[envelope["type"]](session, data, envelope)
         return True
 

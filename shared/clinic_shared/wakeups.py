@@ -23,9 +23,27 @@ RECONNECT_SECONDS = 5.0  # after a lost or refused listening connection, poll th
 
 
 def notify(session: Session, channel: str) -> None:
-    """Wake whoever listens on `channel` once the session's transaction commits (PostgreSQL only)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
+    """Wake whoever listens on `channel` once the session's transaction commits (PostgreSQL only).
+
+    Once per transaction (or savepoint) and channel: PostgreSQL delivers identical notifications of one
+    transaction once anyway, and a batch of events, each making work, would otherwise send one statement each."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    notified = session.info.get(_NOTIFIED)
+    if notified is not None and notified[0] is _current(session) and channel in notified[1]:
+        return
+    session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
+    transaction = _current(session)  # now begun, if the session was to autobegin it
+    if notified is None or notified[0] is not transaction:  # a new transaction: forget the old one's
+        notified = session.info[_NOTIFIED] = (transaction, set())
+    notified[1].add(channel)
+
+
+def _current(session: Session):
+    return session.get_nested_transaction() or session.get_transaction()
+
+
+_NOTIFIED = "clinic_shared.wakeups.notified"  # session.info: (the transaction, the channels it notified)
 
 
 def notifying(statement, channel: str):

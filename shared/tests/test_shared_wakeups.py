@@ -6,6 +6,7 @@ from sqlalchemy import MetaData, text
 from clinic_shared.db import make_engine, make_session_factory
 from clinic_shared.outbox import OUTBOX_CHANNEL, add_event, outbox_table
 from clinic_shared.settings import load_settings
+from clinic_shared.statements import statements_sent
 from clinic_shared.testing import SCREENING_COMPLETED_SAMPLE, drain_queue
 from clinic_shared.topology import Topology
 from clinic_shared.wakeups import Listener, notify
@@ -28,6 +29,32 @@ def test_a_notify_wakes_the_listener_at_commit_and_not_before_or_after_a_rollbac
             notify(session, "work")
             session.rollback()
         assert listener.wait(0.2) is False  # a rolled-back transaction wakes nobody
+    finally:
+        listener.close()
+        engine.dispose()
+
+
+def test_a_transaction_notifies_a_channel_once_and_the_next_transaction_again(postgres_url_factory):
+    engine = make_engine(postgres_url_factory())
+    listener = Listener(engine, "work")
+    try:
+        assert listener.wait(0.01) is False
+        with make_session_factory(engine)() as session:
+            for _ in range(2):
+                with statements_sent(engine) as sent, session.begin():
+                    notify(session, "work")
+                    notify(session, "work")  # a second event of a batch: nothing more to say
+                    notify(session, "other")
+                assert [s for s in sent.statements if "pg_notify" in s] == ["SELECT pg_notify(%(channel)s, '')"] * 2
+                assert listener.wait(LONG) is True  # the same session's next transaction notifies again
+            with statements_sent(engine) as sent:  # transactions the session begins by itself (autobegin)
+                notify(session, "work")
+                notify(session, "work")
+                session.commit()
+                notify(session, "work")
+                session.commit()
+            assert len(sent) == 2
+        assert listener.wait(LONG) is True and listener.woken == 3
     finally:
         listener.close()
         engine.dispose()

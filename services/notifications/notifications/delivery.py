@@ -6,18 +6,22 @@ SMTP when CLINIC_SMTP_URL is set (`smtp://host:port`, `smtp://user:pass@host:por
 from __future__ import annotations
 
 import os
+import re
 import smtplib
 import socket
 import ssl
 import threading
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from . import email_bytes
 from .settings import NotificationSettings
 
 
@@ -30,7 +34,55 @@ def sender_domain(settings: NotificationSettings) -> str:
     return settings.from_address.rpartition("@")[2] or "clinic.invalid"
 
 
-def build_email(row, settings: NotificationSettings, now: datetime) -> EmailMessage:
+@dataclass(frozen=True)
+class OutgoingEmail:
+    """A message ready to go: its envelope and its bytes as SMTP sends them (CRLF lines)."""
+
+    sender: str
+    recipient: str
+    data: bytes
+
+    def as_bytes(self) -> bytes:
+        """As `EmailMessage.as_bytes()` writes it: LF lines, a file's convention (the .eml outbox)."""
+        return self.data.replace(b"\r\n", b"\n")
+
+
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+")
+
+
+def build_email(row, settings: NotificationSettings, now: datetime) -> OutgoingEmail | EmailMessage:
+    """The e-mail of a stored message. Written straight to bytes (`email_bytes`: the same bytes, far less CPU);
+    an address that is not plain ASCII takes `EmailMessage`, which smtplib sends with SMTPUTF8."""
+    if not (_PLAIN_ADDRESS.fullmatch(row.to_address) and _PLAIN_ADDRESS.fullmatch(settings.from_address)):
+        return build_email_message(row, settings, now)
+    headers = "".join((
+        _constant_header("From", formataddr((settings.clinic_name, settings.from_address))),
+        email_bytes.header("To", formataddr((row.to_name, row.to_address))),
+        _constant_header("Reply-To", settings.reply_to),
+        email_bytes.header("Subject", row.subject),
+        email_bytes.header("Date", format_datetime(now)),
+        email_bytes.header("Message-ID", message_id(row.id, sender_domain(settings))),
+        email_bytes.header("X-Clinic-Notification", f"{row.kind}; id={row.id}"),
+    ))
+    if row.calendar:
+        data = email_bytes.text_email_with_calendar(headers, row.body_text, row.calendar, _calendar_method(row))
+    else:
+        data = email_bytes.text_email(headers, row.body_text)
+    return OutgoingEmail(sender=settings.from_address, recipient=row.to_address, data=data)
+
+
+@lru_cache(maxsize=16)
+def _constant_header(name: str, value: str) -> str:
+    """From and Reply-To: the same on every message, folded once (by the policy: they come from settings)."""
+    return email_bytes.folded(name, value)
+
+
+def _calendar_method(row) -> str:
+    return "CANCEL" if "\r\nMETHOD:CANCEL\r\n" in row.calendar else "REQUEST"
+
+
+def build_email_message(row, settings: NotificationSettings, now: datetime) -> EmailMessage:
+    """The e-mail as an `EmailMessage`: what `build_email` writes, built by the standard library."""
     message = EmailMessage()
     message["From"] = formataddr((settings.clinic_name, settings.from_address))
     message["To"] = formataddr((row.to_name, row.to_address))
@@ -41,10 +93,9 @@ def build_email(row, settings: NotificationSettings, now: datetime) -> EmailMess
     message["X-Clinic-Notification"] = f"{row.kind}; id={row.id}"
     message.set_content(row.body_text)
     if row.calendar:
-        method = "CANCEL" if "\r\nMETHOD:CANCEL\r\n" in row.calendar else "REQUEST"
         # As text, so the invitation stays readable in the raw message (and on the wire, CRLF lines).
         message.add_attachment(row.calendar, subtype="calendar", filename="appointment.ics",
-                               params={"method": method})
+                               params={"method": _calendar_method(row)})
     return message
 
 
@@ -82,7 +133,8 @@ class SmtpTransport:
         self.starttls = parse_qs(parts.query).get("starttls", ["0"])[0].lower() in ("1", "true", "yes")
         self.timeout = timeout
 
-    def send(self, message: EmailMessage, notification_id: str, accepted: Callable[[], None] | None = None) -> None:
+    def send(self, message: OutgoingEmail | EmailMessage, notification_id: str,
+             accepted: Callable[[], None] | None = None) -> None:
         """Hand the message over in at most twice `timeout` (connecting, then the whole session), so a
         send always ends inside the dispatcher's lease; `timeout` alone bounds each read, not a slow server.
         `accepted` is called the moment the server has accepted the message, before the session is closed."""
@@ -101,7 +153,10 @@ class SmtpTransport:
                 if self.username:
                     client.login(self.username, self.password or "")
                 try:
-                    client.send_message(message)
+                    if isinstance(message, OutgoingEmail):
+                        client.sendmail(message.sender, [message.recipient], message.data)
+                    else:
+                        client.send_message(message)
                 except smtplib.SMTPException as exc:
                     if refused_for_good(exc):
                         raise PermanentDeliveryError(f"{type(exc).__name__}: {exc}") from exc
@@ -121,7 +176,8 @@ class EmlOutbox:
     def path_for(self, notification_id: str) -> Path:
         return self.directory / f"{notification_id}.eml"
 
-    def send(self, message: EmailMessage, notification_id: str, accepted: Callable[[], None] | None = None) -> None:
+    def send(self, message: OutgoingEmail | EmailMessage, notification_id: str,
+             accepted: Callable[[], None] | None = None) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         temporary = self.directory / f".{notification_id}.{uuid.uuid4().hex}.tmp"
         try:

@@ -1,9 +1,10 @@
 """The dispatcher: a periodic job that sends due messages, each exactly once as far as SMTP allows.
 
-It claims one message at a time (status `sending`, attempts + 1, a lease) in a committed transaction,
-hands it at once to one of `dispatch_threads` senders, then records the outcome. A message is claimed only
-when a sender is free, so none waits under its lease; several are with the mail server at once, since a
-send mostly waits on its replies (one at a time fell seconds behind a busy day). Two dispatchers never take one row (on PostgreSQL
+It claims one message at a time (status `sending`, attempts + 1, a lease) in a committed transaction
+(one UPDATE … RETURNING), hands it at once to one of `dispatch_threads` senders, then records the outcome.
+A message is claimed only when a sender is free, so none waits under its lease; several are with the mail
+server at once, since a send mostly waits on its replies (one at a time fell seconds behind a busy day).
+Two dispatchers never take one row (on PostgreSQL
 `FOR UPDATE SKIP LOCKED`; on SQLite the write lock of BEGIN IMMEDIATE), and a claim only ever covers
 the message being sent, whose SMTP session is bounded well inside the lease: no message waits its turn
 under a lease that could run out and let another dispatcher send it too. A row whose dispatcher died
@@ -27,7 +28,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from clinic_shared.db import transaction
@@ -35,10 +35,10 @@ from clinic_shared.failures import GrowingPause, is_transient
 from clinic_shared.logs import describe_failure
 
 from .delivery import PermanentDeliveryError, build_email
-from .domain.kinds import CANCELLATION, CANCELLED, FAILED, NEXT_SESSION_REMINDER, SCHEDULED, SENDING, SENT
+from .domain.kinds import CANCELLATION, CANCELLED, FAILED, NEXT_SESSION_REMINDER, SCHEDULED, SENT
 from .domain.schedule import retry_delay
 from .settings import NotificationSettings
-from .store.repository import Repository, claimable
+from .store.repository import Repository
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,6 @@ class Dispatcher:
                  settings: NotificationSettings, clock: Callable[[], datetime]):
         self._sessions = session_factory
         self._repo = repository
-        self._n = repository.n
         self._transport = transport
         self._settings = settings
         self._clock = clock
@@ -107,17 +106,8 @@ class Dispatcher:
         """Claim the next due message for this dispatcher, or None when nothing is due."""
         now = self._clock()
         with transaction(self._sessions) as session:
-            query = (select(self._n.c.id).where(claimable(self._n, now))
-                     .order_by(self._n.c.not_before, self._n.c.id).limit(1))
-            if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            notification_id = session.scalar(query)
-            if notification_id is None:
-                return None
-            session.execute(update(self._n).where(self._n.c.id == notification_id).values(
-                status=SENDING, attempts=self._n.c.attempts + 1,
-                lease_expires_at=now + self._settings.sending_lease, updated_at=now))
-            return session.execute(select(self._n).where(self._n.c.id == notification_id)).one()
+            return session.execute(self._repo.claim_statement(session), {
+                "claim_now": now, "claim_lease_expires_at": now + self._settings.sending_lease}).first()
 
     def _deliver(self, row) -> None:
         withdrawn = self._no_longer_wanted(row)
@@ -156,18 +146,11 @@ class Dispatcher:
         """Record the outcome of our claim on `connection`, once; False if the database did not take it."""
         try:
             with connection.begin():
-                connection.execute(self._own_claim(row).values(lease_expires_at=None, updated_at=self._clock(),
-                                                               **values))
+                self._repo.finish_claim(connection, row, lease_expires_at=None, updated_at=self._clock(), **values)
             return True
         except Exception as exc:  # never raised into the transport: the message is out, whatever this was
             log.warning("recording %s of %s failed, trying again: %s", values["status"], row.id, exc)
             return False
-
-    def _own_claim(self, row):
-        """An UPDATE of the row only while it is still our claim: if its lease ran out and another dispatcher
-        took it, that one finishes it."""
-        return update(self._n).where(self._n.c.id == row.id, self._n.c.status == SENDING,
-                                     self._n.c.attempts == row.attempts)
 
     def _no_longer_wanted(self, row) -> str | None:
         """Why a claimed message must not go out after all, or None.
@@ -176,17 +159,15 @@ class Dispatcher:
         message taken again after a dead dispatcher's lease ran out, once the cancellation had come in."""
         with self._sessions() as session:
             # The address as it is now, not as claimed: an erasure that came meanwhile removed it.
-            if not session.scalar(select(self._n.c.to_address).where(self._n.c.id == row.id)):
+            current = self._repo.message_now(session, row.id)
+            if current is None or not current.to_address:
                 return "the client was erased"
-            if not row.booking_id:
+            if current.booking_status is None:  # no booking, or none projected
                 return None
-            booking = self._repo.booking(session, row.booking_id)
-            if booking is None:
-                return None
-            if booking.status == "cancelled" and row.kind != CANCELLATION:
+            if current.booking_status == "cancelled" and row.kind != CANCELLATION:
                 return "the booking was cancelled"
             if row.kind == NEXT_SESSION_REMINDER and self._repo.has_later_treatment(
-                    session, booking.client_id, booking.booking_id, booking.start):
+                    session, current.booking_client_id, row.booking_id, current.booking_start):
                 return "the client already has a later treatment booked"
         return None
 
@@ -217,8 +198,7 @@ class Dispatcher:
         while True:
             try:
                 with transaction(self._sessions) as session:
-                    session.execute(self._own_claim(row).values(lease_expires_at=None, updated_at=self._clock(),
-                                                                **values))
+                    self._repo.finish_claim(session, row, lease_expires_at=None, updated_at=self._clock(), **values)
                 return
             except Exception as exc:
                 if not is_transient(exc) or time.monotonic() >= give_up_at:

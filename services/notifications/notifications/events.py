@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Callable
 
 from sqlalchemy.orm import Session
@@ -26,7 +26,7 @@ from .domain.ordering import CANCELLED, COMPLETED, CONFIRMED, Known, calendar_se
 from .domain.rendering import (AppointmentFacts, OfferFacts, Sender, manage_url, render_appointment,
                                render_screening_result, render_sign_in_link, render_waitlist_offer)
 from .settings import NotificationSettings
-from .store.repository import Repository
+from .store.repository import NewMessage, Repository
 
 CONFIRMATION_OCCASION = "confirmed"  # the occasion of every message a confirmation plans
 INVITATION_KINDS = (PRE_TREATMENT, CONSULTATION_CONFIRMATION)
@@ -78,6 +78,8 @@ class EventHandlers:
         self.sender = Sender(settings.clinic_name, settings.reply_to)
         # Signs the booking tokens of the manage links (the same secret every service checks them with).
         self.tokens = TokenAuthority(settings.secret_key, settings.staff_token, settings.client_token_ttl_seconds)
+        # One booking and end always give the same token: signed once for the several messages of an event.
+        self._booking_token = lru_cache(maxsize=256)(self.tokens.issue_booking_token)
 
     def as_dict(self) -> dict:
         about_a_client = {
@@ -114,8 +116,10 @@ class EventHandlers:
             return  # a later change, a cancellation or a completion overtook it: it planned what is left
         sequence = calendar_sequence(known.calendar_sequence if known else 0, booking.version)
         self._project(session, booking, CONFIRMED, now, calendar_sequence=sequence)
-        for planned in schedule.confirmation_plan(booking.type, booking.start, booking.end, now, self.settings):
-            self._schedule(session, booking, planned.kind, CONFIRMATION_OCCASION, planned.send_at, now, sequence)
+        self.repo.schedule_all(session, [
+            self._message(booking, planned.kind, CONFIRMATION_OCCASION, planned.send_at, now, sequence)
+            for planned in schedule.confirmation_plan(booking.type, booking.start, booking.end, now, self.settings)
+        ], now)
 
     def booking_cancelled(self, session: Session, data: dict, envelope: dict) -> None:
         booking, now = Booking(data), self.clock()
@@ -247,7 +251,7 @@ class EventHandlers:
 
     def _manage_link(self, booking: Booking) -> str:
         """The booking page on this booking, with a token for it alone that lasts until the booking ends."""
-        token = self.tokens.issue_booking_token(booking.data["client_id"], booking.id, until=booking.end)
+        token = self._booking_token(booking.data["client_id"], booking.id, until=booking.end)
         return manage_url(self.settings.public_url, token)
 
     def _render(self, kind: str, booking: Booking, cancel_reason: str | None = None):
@@ -268,12 +272,17 @@ class EventHandlers:
             uid_domain=sender_domain(self.settings), timezone=self.settings.tz,
         ), stamp=now, cancel=cancel)
 
-    def _schedule(self, session: Session, booking: Booking, kind: str, occasion: str, send_at: datetime,
-                  now: datetime, sequence: int, cancel_reason: str | None = None) -> None:
+    def _message(self, booking: Booking, kind: str, occasion: str, send_at: datetime, now: datetime, sequence: int,
+                 cancel_reason: str | None = None) -> NewMessage:
         calendar = None
         if kind in INVITATION_KINDS or kind == CANCELLATION:
             calendar = self._calendar(booking, sequence, now, cancel=kind == CANCELLATION)
-        self.repo.schedule(session, source=booking.source, kind=kind, occasion=occasion, send_at=send_at,
-                           booking_id=booking.id, client_id=booking.data["client_id"],
-                           to_address=booking.client["email"], to_name=booking.client["name"],
-                           rendered=self._render(kind, booking, cancel_reason), now=now, calendar=calendar)
+        return NewMessage(source=booking.source, kind=kind, occasion=occasion, send_at=send_at,
+                          booking_id=booking.id, client_id=booking.data["client_id"],
+                          to_address=booking.client["email"], to_name=booking.client["name"],
+                          rendered=self._render(kind, booking, cancel_reason), calendar=calendar)
+
+    def _schedule(self, session: Session, booking: Booking, kind: str, occasion: str, send_at: datetime,
+                  now: datetime, sequence: int, cancel_reason: str | None = None) -> None:
+        self.repo.schedule_all(session, [self._message(booking, kind, occasion, send_at, now, sequence,
+                                                       cancel_reason)], now)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone, vCalAddress, vText
@@ -44,6 +45,13 @@ def _address(email: str, name: str, **params) -> vCalAddress:
     return address
 
 
+@lru_cache(maxsize=32)
+def zone_rules(tz: ZoneInfo, first_year: int, last_year: int) -> Timezone:
+    """The zone's VTIMEZONE from 1 January of `first_year` to 1 January of `last_year`: made once for every
+    invitation of those years (a calendar only reads it)."""
+    return Timezone.from_tzinfo(tz, tzid=tz.key, first_date=date(first_year, 1, 1), last_date=date(last_year, 1, 1))
+
+
 def build_ics(event: CalendarEvent, stamp: datetime, cancel: bool = False) -> str:
     tz = event.timezone
     calendar = Calendar()
@@ -52,9 +60,7 @@ def build_ics(event: CalendarEvent, stamp: datetime, cancel: bool = False) -> st
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "CANCEL" if cancel else "REQUEST")
     # The zone's rules for the years around the appointment: enough for any calendar, and a short file.
-    calendar.add_component(Timezone.from_tzinfo(
-        tz, tzid=tz.key, first_date=date(event.start.astimezone(tz).year - 1, 1, 1),
-        last_date=date(event.end.astimezone(tz).year + 2, 1, 1)))
+    calendar.add_component(zone_rules(tz, event.start.astimezone(tz).year - 1, event.end.astimezone(tz).year + 2))
     vevent = Event()
     vevent.add("uid", event_uid(event.booking_id, event.uid_domain))
     vevent.add("sequence", event.sequence)

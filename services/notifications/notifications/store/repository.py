@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, exists, or_, select, update
+from sqlalchemy import and_, bindparam, case, exists, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from clinic_shared.paging import Position, keyset
@@ -18,9 +20,27 @@ NEW = "new"  # a projected booking's status only inside the transaction that mad
 DUE_NOW_CHANNEL = "notifications_due"  # NOTIFYed by a transaction that makes a message due now: wakes dispatchers
 
 
-def dialect_insert(session: Session, table):
+@dataclass(frozen=True)
+class NewMessage:
+    """A message to schedule once per (source, kind, occasion), rendered, as `Repository.schedule_all` takes it."""
+
+    source: str
+    kind: str
+    occasion: str
+    send_at: datetime
+    client_id: str
+    to_address: str
+    to_name: str
+    rendered: Rendered
+    booking_id: str | None = None
+    calendar: str | None = None
+
+
+def dialect_insert(session_or_dialect: Session | str, table):
     """INSERT that can skip a row whose unique key exists (ON CONFLICT DO NOTHING) on both databases."""
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = (session_or_dialect if isinstance(session_or_dialect, str)
+               else session_or_dialect.get_bind().dialect.name)
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
@@ -32,24 +52,89 @@ class Repository:
         self.tables = tables
         self.n = tables.notifications
         self.b = tables.bookings
+        self._statements: dict = {}  # (name, dialect) -> statement, see `_statement`
 
     # --- messages -----------------------------------------------------------------------------
 
-    def schedule(self, session: Session, *, source: str, kind: str, occasion: str, send_at: datetime,
-                 client_id: str, to_address: str, to_name: str, rendered: Rendered, now: datetime,
-                 booking_id: str | None = None, calendar: str | None = None) -> bool:
-        """Schedule a message once per (source, kind, occasion); False when it already was."""
-        statement = dialect_insert(session, self.n).values(
-            id=str(uuid.uuid4()), source=source, kind=kind, occasion=occasion, booking_id=booking_id,
-            client_id=client_id, to_address=to_address, to_name=to_name, subject=rendered.subject,
-            body_text=rendered.text, calendar=calendar, send_at=send_at, not_before=send_at,
-            status=SCHEDULED, attempts=0, created_at=now, updated_at=now,
-        ).on_conflict_do_nothing(index_elements=["source", "kind", "occasion"]).returning(self.n.c.id)
-        # RETURNING, not rowcount: on PostgreSQL the rowcount of this INSERT … ON CONFLICT was never 1.
-        scheduled = session.execute(statement).first() is not None
-        if scheduled and send_at <= now:
+    def schedule(self, session: Session, *, now: datetime, **message) -> bool:
+        """Schedule a message (the fields of `NewMessage`) once per (source, kind, occasion); False when it
+        already was."""
+        return bool(self.schedule_all(session, [NewMessage(**message)], now))
+
+    def schedule_all(self, session: Session, messages: list[NewMessage], now: datetime) -> list[NewMessage]:
+        """Schedule messages, each once per (source, kind, occasion), in one INSERT; those that were not
+        scheduled before, in the order given."""
+        if not messages:
+            return []
+        ids = [str(uuid.uuid4()) for _ in messages]
+        # RETURNING, not rowcount: on PostgreSQL the rowcount of an INSERT … ON CONFLICT was never 1. SQLAlchemy
+        # sends the rows as one multi-row INSERT (its "insertmanyvalues"), on both databases.
+        made = set(session.scalars(self._statement(session, "schedule", self._schedule_statement), [
+            {"id": id_, "source": m.source, "kind": m.kind, "occasion": m.occasion, "booking_id": m.booking_id,
+             "client_id": m.client_id, "to_address": m.to_address, "to_name": m.to_name,
+             "subject": m.rendered.subject, "body_text": m.rendered.text, "calendar": m.calendar,
+             "send_at": m.send_at, "not_before": m.send_at, "status": SCHEDULED, "attempts": 0,
+             "created_at": now, "updated_at": now} for id_, m in zip(ids, messages)]))
+        scheduled = [m for id_, m in zip(ids, messages) if id_ in made]
+        if any(m.send_at <= now for m in scheduled):
             notify(session, DUE_NOW_CHANNEL)
         return scheduled
+
+    def _schedule_statement(self, dialect: str):
+        return (dialect_insert(dialect, self.n).on_conflict_do_nothing(index_elements=["source", "kind", "occasion"])
+                .returning(self.n.c.id))
+
+    def _statement(self, executor: Session | Connection, name, build):
+        """The statement `name`, built once per dialect: building a SQLAlchemy statement and its cache key
+        costs more CPU than sending it (SQLAlchemy caches the compiled form, keyed by the statement)."""
+        dialect = (executor.get_bind() if isinstance(executor, Session) else executor).dialect.name
+        statement = self._statements.get((name, dialect))
+        if statement is None:
+            statement = self._statements[(name, dialect)] = build(dialect)
+        return statement
+
+    def claim_statement(self, session: Session):
+        """One UPDATE … RETURNING that claims the next claimable message (`claimable`, earliest first) and
+        returns its row as claimed: `sending`, attempts + 1, leased until :claim_lease_expires_at (parameters:
+        claim_now, claim_lease_expires_at). Two dispatchers never take one row: on PostgreSQL the subquery
+        locks its pick FOR UPDATE SKIP LOCKED, on SQLite BEGIN IMMEDIATE holds the write lock."""
+        return self._statement(session, "claim", self._claim_statement)
+
+    def _claim_statement(self, dialect: str):
+        now = bindparam("claim_now", type_=self.n.c.not_before.type)
+        candidate = self.n.alias("candidate")  # not the UPDATE's own table: the pick is not correlated with it
+        pick = (select(candidate.c.id).where(claimable(candidate, now))
+                .order_by(candidate.c.not_before, candidate.c.id).limit(1))
+        if dialect == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        return (update(self.n).where(self.n.c.id == pick.scalar_subquery())
+                .values(status=SENDING, attempts=self.n.c.attempts + 1, updated_at=now,
+                        lease_expires_at=bindparam("claim_lease_expires_at", type_=self.n.c.lease_expires_at.type))
+                .returning(*self.n.c))
+
+    def finish_claim(self, executor: Session | Connection, claimed, **values) -> None:
+        """Record the outcome of a claim (the row `claim_statement` returned), only while the row is still that
+        claim (`sending`, the same attempts): if its lease ran out and another dispatcher took it, that one
+        finishes it."""
+        names = tuple(sorted(values))
+        statement = self._statement(executor, ("finish_claim", names), lambda _dialect: (
+            update(self.n).where(self.n.c.id == bindparam("claimed_id"), self.n.c.status == SENDING,
+                                 self.n.c.attempts == bindparam("claimed_attempts"))
+            .values({name: bindparam(f"new_{name}", type_=self.n.c[name].type) for name in names})))
+        executor.execute(statement, {"claimed_id": claimed.id, "claimed_attempts": claimed.attempts,
+                                     **{f"new_{name}": value for name, value in values.items()}})
+
+    def message_now(self, session: Session, notification_id: str):
+        """A message's address as it is now, with its booking's projected status, client and start (None when
+        it has no booking or none is projected), in one read; None when there is no such message."""
+        return session.execute(self._statement(session, "message_now", self._message_now_statement),
+                               {"message_id": notification_id}).first()
+
+    def _message_now_statement(self, _dialect: str):
+        return (select(self.n.c.to_address, self.b.c.status.label("booking_status"),
+                       self.b.c.client_id.label("booking_client_id"), self.b.c.start.label("booking_start"))
+                .select_from(self.n.outerjoin(self.b, self.b.c.booking_id == self.n.c.booking_id))
+                .where(self.n.c.id == bindparam("message_id")))
 
     def scheduled_of_booking(self, session: Session, booking_id: str) -> list:
         """The booking's messages nobody has started sending yet."""
@@ -129,14 +214,22 @@ class Repository:
         row is made first when missing, from the event's `facts`, with status NEW until the caller projects
         the event in this same transaction; INSERT … ON CONFLICT DO NOTHING waits for another transaction
         inserting the same booking, and then finds its row."""
-        made = session.execute(dialect_insert(session, self.b).values(
-            booking_id=booking_id, status=NEW, calendar_sequence=0, updated_at=now, **facts,
-        ).on_conflict_do_nothing(index_elements=["booking_id"]).returning(self.b.c.booking_id)).first()
+        made = session.execute(self._statement(session, "make_booking", self._make_booking_statement), dict(
+            booking_id=booking_id, status=NEW, calendar_sequence=0, updated_at=now, **facts)).first()
         return None if made is not None else self.booking(session, booking_id, lock=True)
+
+    def _make_booking_statement(self, dialect: str):
+        return (dialect_insert(dialect, self.b).on_conflict_do_nothing(index_elements=["booking_id"])
+                .returning(self.b.c.booking_id))
 
     def save_booking(self, session: Session, booking_id: str, now: datetime, **values) -> None:
         """Project an event on the row `lock_booking` made or locked in this transaction."""
-        session.execute(update(self.b).where(self.b.c.booking_id == booking_id).values(updated_at=now, **values))
+        values["updated_at"] = now
+        names = tuple(sorted(values))
+        statement = self._statement(session, ("save_booking", names), lambda _dialect: (
+            update(self.b).where(self.b.c.booking_id == bindparam("key_booking_id"))
+            .values({name: bindparam(f"new_{name}", type_=self.b.c[name].type) for name in names})))
+        session.execute(statement, {"key_booking_id": booking_id, **{f"new_{k}": v for k, v in values.items()}})
 
     def has_later_treatment(self, session: Session, client_id: str, booking_id: str, after: datetime) -> bool:
         """Does the client hold another treatment (booked or done) starting after `after`?"""
