@@ -64,7 +64,10 @@ class Dispatcher:
                 row = self._claim_for_a_free_sender(claimed)
                 if row is None:
                     break
-                claimed.append(self._senders.submit(self._deliver_and_free, row))
+                sending = self._senders.submit(self._deliver, row)
+                # Freed once the future is done, so a claimer that got the sender sees that send as finished.
+                sending.add_done_callback(lambda _: self._free_senders.release())
+                claimed.append(sending)
         finally:
             for future in claimed:
                 future.exception()  # wait for every send, whatever happened to the claims
@@ -95,12 +98,6 @@ class Dispatcher:
                 return None
             # A booking's next message becomes claimable once its sibling in flight is sent.
             wait(in_flight, return_when=FIRST_COMPLETED)
-
-    def _deliver_and_free(self, row) -> None:
-        try:
-            self._deliver(row)
-        finally:
-            self._free_senders.release()
 
     def claim(self):
         """Claim the next due message for this dispatcher, or None when nothing is due."""
