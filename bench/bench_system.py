@@ -197,7 +197,7 @@ def figures(args, load: Load, seconds: float, usage: dict, mail: int, loads: tup
         f"{''.join(f' --env {setting}' for setting in getattr(args, 'env', []))}\"` "
         f"(commit {commit()}, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC)",
         f"Machine: {report.machine()}; load average (1/5/15 min) before {loads[0]}, after {loads[1]} "
-        f"(a load average above zero before the run is other work on the machine).",
+        f"(the 1-minute figure before still carries any run just before this one).",
         "",
         f"- **{made / seconds:.1f} bookings/s** ({made} bookings in {seconds:.0f} s, {args.users} concurrent clients)",
         f"- event lag, booking answered → `pre_treatment` listed as sent (every {LAG_EVERY}th booking, polled "
