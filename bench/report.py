@@ -43,16 +43,24 @@ class TreeUsage:
     processes: int
 
 
-def _children(proc: Path = Path("/proc")) -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
+def _processes(proc: Path = Path("/proc")) -> dict[int, tuple[str, int]]:
+    """pid -> (its name, its parent's pid), for every process alive now."""
+    found: dict[int, tuple[str, int]] = {}
     for entry in proc.iterdir():
         if entry.name.isdigit():
             try:
                 stat = (entry / "stat").read_text()
             except OSError:
                 continue
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(ppid, []).append(int(entry.name))
+            name, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat.rsplit(")", 1)[1].split()
+            found[int(entry.name)] = (name, int(rest[1]))
+    return found
+
+
+def _children(proc: Path = Path("/proc")) -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for pid, (_, ppid) in _processes(proc).items():
+        children.setdefault(ppid, []).append(pid)
     return children
 
 
@@ -83,14 +91,7 @@ def server_roots(proc: Path = Path("/proc")) -> dict[str, int]:
     """The root process of each server running on this machine (PostgreSQL's postmaster: the `postgres`
     process whose parent is not one), so tree_usage counts its backends, the reaped ones included."""
     found: dict[str, int] = {}
-    names: dict[int, tuple[str, int]] = {}
-    for entry in proc.iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            names[int(entry.name)] = (stat[stat.index("(") + 1:stat.rindex(")")], int(stat.rsplit(")", 1)[1].split()[1]))
+    names = _processes(proc)
     for server, process_name in SERVERS.items():
         roots = [pid for pid, (name, parent) in names.items()
                  if name == process_name and names.get(parent, ("", 0))[0] != process_name]
