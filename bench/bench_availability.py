@@ -79,7 +79,7 @@ def run(database_url: str, profile: bool) -> None:
     def sql_only():
         window_start, _ = repository.local_day_bounds(MONTH[0], rules.timezone)
         _, window_end = repository.local_day_bounds(MONTH[1], rules.timezone)
-        with scheduler._sessions() as session:
+        with scheduler.sessions() as session:
             repository.closed_dates(session, *MONTH)
             if hasattr(repository, "busy_and_held"):  # the waitlist's holds read with the bookings
                 return repository.busy_and_held(session, window_start, window_end)[0]
