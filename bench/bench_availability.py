@@ -21,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from clinic_shared.db import make_session_factory  # noqa: E402
 from clinic_shared.migrations import upgrade  # noqa: E402
 from clinic_shared.testing import POSTGRES_ADMIN_URL, port_open, postgres_databases  # noqa: E402
 
@@ -73,13 +74,14 @@ def run(database_url: str, profile: bool) -> None:
     app = create_app(settings, clock=lambda: NOW, database_url=database_url)
     context = app.extensions["booking"]
     scheduler, http = context.scheduler, app.test_client()
+    sessions = make_session_factory(context.engine)  # not the Scheduler's: older code names it otherwise
     month = lambda: scheduler.availability(*MONTH, "treatment", ["face"])  # noqa: E731
     print(f"postgresql, {count} bookings; 31 days: {len(month())} slots", flush=True)
 
     def sql_only():
         window_start, _ = repository.local_day_bounds(MONTH[0], rules.timezone)
         _, window_end = repository.local_day_bounds(MONTH[1], rules.timezone)
-        with scheduler._sessions() as session:
+        with sessions() as session:
             repository.closed_dates(session, *MONTH)
             if hasattr(repository, "busy_and_held"):  # the waitlist's holds read with the bookings
                 return repository.busy_and_held(session, window_start, window_end)[0]

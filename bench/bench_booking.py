@@ -45,6 +45,21 @@ def treatment_starts():
         day += timedelta(days=1)
 
 
+def screened_clients(processor, tokens: TokenAuthority, count: int) -> list[tuple[str, dict]]:
+    """`count` clients with an eligible face screening the booking service has heard of (as its worker would
+    have recorded them): (screening id, request headers with the client's token) each."""
+    clients = []
+    for _ in range(count):
+        client_id, screening_id = str(uuid.uuid4()), str(uuid.uuid4())
+        processor.process(make_envelope("screening.completed", {
+            "screening_id": screening_id, "client_id": client_id,
+            "client": {"name": "Bench", "email": "bench@example.org"}, "areas": ["face"],
+            "outcome": "eligible", "valid_until": "2027-06-01T00:00:00+00:00",
+            "rules_version": "bench", "created_at": NOW.isoformat()}, "screening"))
+        clients.append((screening_id, {"Authorization": f"Bearer {tokens.issue_client_token(client_id)}"}))
+    return clients
+
+
 def run(label: str, database_url: str) -> None:
     upgrade("booking", database_url)
     settings = load_booking_settings({"CLINIC_DATA_DIR": tempfile.mkdtemp(), "CLINIC_STAFF_TOKEN": STAFF,
@@ -55,15 +70,7 @@ def run(label: str, database_url: str) -> None:
     tokens = TokenAuthority(SECRET, STAFF, 3600)
     http = app.test_client()
 
-    clients = []
-    for _ in range(BOOKINGS):
-        client_id, screening_id = str(uuid.uuid4()), str(uuid.uuid4())
-        processor.process(make_envelope("screening.completed", {
-            "screening_id": screening_id, "client_id": client_id,
-            "client": {"name": "Bench", "email": "bench@example.org"}, "areas": ["face"],
-            "outcome": "eligible", "valid_until": "2027-06-01T00:00:00+00:00",
-            "rules_version": "bench", "created_at": NOW.isoformat()}, "screening"))
-        clients.append((screening_id, {"Authorization": f"Bearer {tokens.issue_client_token(client_id)}"}))
+    clients = screened_clients(processor, tokens, BOOKINGS)
 
     book_times = []
     for (screening_id, headers), start in zip(clients, treatment_starts()):

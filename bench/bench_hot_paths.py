@@ -17,13 +17,11 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from contextlib import ExitStack
 from datetime import date, datetime, timedelta, timezone
 
 from clinic_shared.auth import TokenAuthority
 from clinic_shared.db import make_session_factory
-from clinic_shared.events import make_envelope
 from clinic_shared.migrations import upgrade
 from clinic_shared.settings import load_settings
 from clinic_shared.statements import statements_sent
@@ -86,6 +84,7 @@ def apps(booking_url: str, screening_url: str):
 
 
 def run(label: str, booking_url: str, screening_url: str, requests: int, profile: bool) -> None:
+    from bench_booking import screened_clients
     from booking.worker import make_processor
 
     booking, screening = apps(booking_url, screening_url)
@@ -100,15 +99,7 @@ def run(label: str, booking_url: str, screening_url: str, requests: int, profile
         response = screenings.call(screening_engine, lambda: screening_http.post("/api/screenings", json=SCREENING))
         assert response.status_code == 201, response.get_json()
 
-    clients = []
-    for _ in range(requests):  # screenings booking has heard of (as its worker would have recorded them)
-        client_id, screening_id = str(uuid.uuid4()), str(uuid.uuid4())
-        processor.process(make_envelope("screening.completed", {
-            "screening_id": screening_id, "client_id": client_id,
-            "client": {"name": "Bench", "email": "bench@example.org"}, "areas": ["face"],
-            "outcome": "eligible", "valid_until": "2027-06-01T00:00:00+00:00",
-            "rules_version": "bench", "created_at": NOW.isoformat()}, "screening"))
-        clients.append((screening_id, {"Authorization": f"Bearer {tokens.issue_client_token(client_id)}"}))
+    clients = screened_clients(processor, tokens, requests)
 
     bookings = Measured("POST /api/bookings")
     profiler = None

@@ -13,7 +13,7 @@ that comes again finds nothing left to do and reports again.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -27,20 +27,10 @@ from .waitlist_offers import WaitlistOffers
 PRODUCER = "booking"
 
 
-def waitlist_of_client(session: Session, client_id: str) -> list:
-    """The client's waitlist entries (rows; the export shows them as GET /api/waitlist does)."""
-    return waitlist_repository.entries_of_client(session, client_id)
-
-
-def erase_waitlist(session: Session, client_id: str) -> list[date]:
-    """Delete the client's waitlist entries; the days on which one of them held time."""
-    return waitlist_repository.remove_of_client(session, client_id)
-
-
 def export_client(session: Session, client_id: str) -> tuple[list, list, list]:
-    """(bookings, courses, waitlist entries) of the client."""
+    """(bookings, courses, waitlist entries) of the client, as rows."""
     return (repository.list_bookings(session, client_id), repository.courses_of_client(session, client_id),
-            waitlist_of_client(session, client_id))
+            waitlist_repository.entries_of_client(session, client_id))
 
 
 def erase_client(session: Session, client_id: str, *, now: datetime, correlation_id: str | None = None,
@@ -52,7 +42,7 @@ def erase_client(session: Session, client_id: str, *, now: datetime, correlation
     repository.cancel_future_bookings(session, client_id, now)
     repository.anonymise_bookings(session, client_id, ERASED_CLIENT_ID)
     repository.forget_client(session, client_id)
-    held_on = erase_waitlist(session, client_id)
+    held_on = waitlist_repository.remove_of_client(session, client_id)
     forget_client_events(session, outbox, client_id)
     if offers is not None:
         # The client's lock, then each day's (as a booking takes them): the next entries get the time now.

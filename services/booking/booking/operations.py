@@ -92,29 +92,31 @@ class Scheduler:
                  clock: Callable[[], datetime], correlation_id: Callable[[], str | None] = lambda: None,
                  actor: Callable[[], Principal | None] = lambda: None):
         self._settings = settings
-        self._rules = settings.rules
-        self._sessions = session_factory
-        self._clock = clock
-        self._correlation_id = correlation_id
+        # Public, with validate_kind, screening_for, with_screening, retrying and audit: the waitlist's use
+        # cases (waitlist_operations.py) share them.
+        self.rules = settings.rules
+        self.sessions = session_factory
+        self.clock = clock
+        self.correlation_id = correlation_id
         self._actor = actor  # who asks: staff changes are recorded in the audit trail
 
     # ----- shapes -------------------------------------------------------------------------
 
     def booking_view(self, row) -> dict:
-        tz = self._rules.timezone
+        tz = self.rules.timezone
         return {
             "id": row.id, "reference": row.reference, "status": row.status, "type": row.type,
             "areas": list(row.areas), "start": to_local_iso(row.start_at, tz), "end": to_local_iso(row.end_at, tz),
             "practitioner": {"id": row.practitioner_id, "name": row.practitioner_name},
             "client_id": row.client_id, "screening_id": row.screening_id, "course_id": row.course_id,
             "version": row.version,
-            "changeable_until": to_local_iso(change_deadline(row.start_at, self._rules.change_notice_hours), tz),
+            "changeable_until": to_local_iso(change_deadline(row.start_at, self.rules.change_notice_hours), tz),
         }
 
     def _snapshot(self, row, screening) -> dict:
         view = self.booking_view(row)
         data = {k: v for k, v in view.items() if k not in ("id", "changeable_until")}
-        data.update(booking_id=row.id, timezone=self._rules.timezone.key,
+        data.update(booking_id=row.id, timezone=self.rules.timezone.key,
                     client={"name": screening.client_name, "email": screening.client_email,
                             "phone": screening.client_phone})
         return data
@@ -125,24 +127,24 @@ class Scheduler:
             screening = repository.screening(session, row.screening_id)
         if screening is not None:  # None: a past booking of an erased client, whom no one may hear about again
             add_event(session, outbox, event_type, {**self._snapshot(row, screening), **extra},
-                      producer=PRODUCER, correlation_id=self._correlation_id())
+                      producer=PRODUCER, correlation_id=self.correlation_id())
         if event_type in AUDITED_BOOKING_EVENTS:
-            self._audit(session, event_type, "booking", row.id)
+            self.audit(session, event_type, "booking", row.id)
 
-    def _audit(self, session: Session, action: str, resource_type: str, resource_id: str) -> None:
+    def audit(self, session: Session, action: str, resource_type: str, resource_id: str) -> None:
         """Record what staff did (a client's own change is not audited: record_audit skips it)."""
         record_audit(session, outbox, self._actor(), action, resource_type, resource_id,
-                     producer=PRODUCER, correlation_id=self._correlation_id())
+                     producer=PRODUCER, correlation_id=self.correlation_id())
 
     # ----- checks shared by every way of taking a slot ------------------------------------
 
-    def _validate_kind(self, booking_type: str, areas: Sequence[str]) -> list[str]:
+    def validate_kind(self, booking_type: str, areas: Sequence[str]) -> list[str]:
         if booking_type == CONSULTATION:
             return []
         fields = {}
         if not areas:
             fields["areas"] = ["A treatment needs at least one area."]
-        elif unknown := unknown_areas(areas, self._rules):
+        elif unknown := unknown_areas(areas, self.rules):
             fields["areas"] = [f"Unknown areas: {', '.join(unknown)}."]
         elif len(set(areas)) != len(areas):
             fields["areas"] = ["An area is listed twice."]
@@ -150,28 +152,28 @@ class Scheduler:
             raise validation_error(fields)
         return list(areas)
 
-    def _with_screening(self, screening_id: str, work: Callable[[Session], object]):
+    def with_screening(self, screening_id: str, work: Callable[[Session], object]):
         """Run `work`; if its screening has not arrived yet, wait for it briefly and run it once more.
 
         A client books right after its screening, and the screening event may still be on its way; the
         wait polls outside any transaction, holding no lock, and ends at `screening_wait_seconds`."""
         try:
-            return self._retrying(work)
+            return self.retrying(work)
         except ApiError as error:
             if error.code != "screening_pending" or not self._screening_arrives(screening_id):
                 raise
-        return self._retrying(work)
+        return self.retrying(work)
 
     def _screening_arrives(self, screening_id: str) -> bool:
         give_up_at = time.monotonic() + self._settings.screening_wait_seconds
         while time.monotonic() < give_up_at:
             time.sleep(SCREENING_POLL_SECONDS)
-            with self._sessions() as session:
+            with self.sessions() as session:
                 if repository.screening(session, screening_id) is not None:
                     return True
         return False
 
-    def _screening_for(self, session: Session, client_id: str, screening_id: str, lock: bool = True,
+    def screening_for(self, session: Session, client_id: str, screening_id: str, lock: bool = True,
                        guard_days: Sequence[date] = ()):
         screening = repository.screening(session, screening_id, lock=lock, guard_days=guard_days)
         if screening is None:
@@ -188,13 +190,13 @@ class Scheduler:
         """Check every rule for one session; return (end, practitioner, whether a waitlist offer holds this very
         time for the client) or raise RuleViolation."""
         check_screening(ScreeningStatus(screening.outcome, screening.valid_until), booking_type, now)
-        day = start.astimezone(self._rules.timezone).date()
+        day = start.astimezone(self.rules.timezone).date()
         repository.guard_day(session, day, exclusive=False)
         closed = repository.closed_dates(session, day, day)
         margin = timedelta(days=1)  # a whole day around it: enough for turnover and the day's load
         # The session's length needs nothing read (and is check_session's first check, so errors come in the
         # same order): the window of busy practitioners is known before reading, and both reads are one statement.
-        window = (start - margin, start + duration_of(booking_type, areas, self._rules) + margin)
+        window = (start - margin, start + duration_of(booking_type, areas, self.rules) + margin)
         if booking_type == TREATMENT:
             busy, others, held = repository.around_a_session(session, *window, screening.client_id, exclude_id)
             others += list(extra_starts)
@@ -202,11 +204,11 @@ class Scheduler:
             (busy, held), others = repository.busy_and_held(session, *window, exclude_id), []
         # Time held for a waiting client's offer is taken for everyone else (booking README "Waitlist").
         busy += waitlist_repository.as_busy(held, now, except_client=screening.client_id)
-        end = check_session(booking_type, areas, start, now, self._rules, closed, others)
-        practitioner = choose_practitioner(start, end, busy, self._rules)
+        end = check_session(booking_type, areas, start, now, self.rules, closed, others)
+        practitioner = choose_practitioner(start, end, busy, self.rules)
         if practitioner is None:
             raise RuleViolation("slot_unavailable", "That time has just been taken; please choose another slot.",
-                                {"start": to_local_iso(start, self._rules.timezone)})
+                                {"start": to_local_iso(start, self.rules.timezone)})
         offered = any(h.client_id == screening.client_id and h.type == booking_type and h.start == start for h in held)
         return end, practitioner, offered
 
@@ -217,17 +219,17 @@ class Scheduler:
         return repository.insert_booking(session, dict(
             id=str(uuid.uuid4()), reference=new_reference(), status=CONFIRMED, version=FIRST_VERSION,
             type=booking_type, areas=areas,
-            start_at=start, end_at=end, blocked_until=end + timedelta(minutes=self._rules.turnover_minutes),
+            start_at=start, end_at=end, blocked_until=end + timedelta(minutes=self.rules.turnover_minutes),
             practitioner_id=practitioner.id, practitioner_name=practitioner.name,
             client_id=screening.client_id, screening_id=screening.id, course_id=course_id, created_at=now,
             cancelled_at=None, cancel_reason=None, completed_at=None))
 
-    def _retrying(self, work: Callable[[Session], object]):
+    def retrying(self, work: Callable[[Session], object]):
         """Run `work` in a transaction; a constraint the database enforced (a practitioner taken
         by a concurrent booking, a reference collision) means: look again with fresh data."""
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                with transaction(self._sessions) as session:
+                with transaction(self.sessions) as session:
                     return work(session)
             except (IntegrityError, OperationalError) as exc:
                 if isinstance(exc, OperationalError) and not lost_a_race(exc):
@@ -239,15 +241,15 @@ class Scheduler:
 
     def book(self, client_id: str, screening_id: str, booking_type: str, areas: Sequence[str],
              start: datetime, idempotency_key: str | None = None) -> Booked:
-        areas = self._validate_kind(booking_type, areas)
+        areas = self.validate_kind(booking_type, areas)
         request_hash = hashlib.sha256(json.dumps(
             [screening_id, booking_type, areas, start.timestamp()]).encode()).hexdigest()
 
-        day = start.astimezone(self._rules.timezone).date()
+        day = start.astimezone(self.rules.timezone).date()
 
         def work(session: Session) -> Booked:
-            now = self._clock()
-            screening = self._screening_for(session, client_id, screening_id, guard_days=(day,))
+            now = self.clock()
+            screening = self.screening_for(session, client_id, screening_id, guard_days=(day,))
             # Look the key up only after the screening's lock: a concurrent replay that waited for it then
             # sees the first request's booking and returns it, instead of judging its own as a second one.
             if idempotency_key is not None:
@@ -272,11 +274,11 @@ class Scheduler:
             self._emit(session, "booking.confirmed", row, screening)
             return Booked(row, created=True)
 
-        return self._with_screening(screening_id, work)
+        return self.with_screening(screening_id, work)
 
     def get(self, booking_id: str, client_id: str | None):
         """The booking if `client_id` may see it (None: staff), else 404."""
-        with self._sessions() as session:
+        with self.sessions() as session:
             row = repository.booking(session, booking_id)
         if row is None or (client_id is not None and row.client_id != client_id):
             raise not_found()
@@ -286,8 +288,8 @@ class Scheduler:
         """A page of bookings by (start, id) after `after`, with one more row when there is a next page."""
         start = end = None
         if day is not None:
-            start, end = repository.local_day_bounds(day, self._rules.timezone)
-        with self._sessions() as session:
+            start, end = repository.local_day_bounds(day, self.rules.timezone)
+        with self.sessions() as session:
             return repository.booking_page(session, client_id, start, end, limit=limit, after=after)
 
     def _confirmed_for_change(self, session: Session, booking_id: str, client_id: str | None,
@@ -307,9 +309,9 @@ class Scheduler:
 
     def _check_notice(self, row, by_staff: bool) -> None:
         """A client changes a booking only up to the change notice before its start; staff at any time."""
-        rules = self._rules
+        rules = self.rules
         try:
-            check_change_allowed(row.start_at, self._clock(), rules.change_notice_hours, by_staff,
+            check_change_allowed(row.start_at, self.clock(), rules.change_notice_hours, by_staff,
                                  Contact(rules.contact_phone, rules.contact_email), rules.timezone)
         except RuleViolation as violation:
             raise rule_error(violation)
@@ -328,57 +330,57 @@ class Scheduler:
                expected_version: int | None = None):
         def work(session: Session):
             seen = self._confirmed_for_change(session, booking_id, client_id, expected_version)
-            row = self._change(session, seen, status=CANCELLED, cancelled_at=self._clock(), cancel_reason=reason)
+            row = self._change(session, seen, status=CANCELLED, cancelled_at=self.clock(), cancel_reason=reason)
             self._emit(session, "booking.cancelled", row, reason=reason)
             return row
 
-        return self._retrying(work)
+        return self.retrying(work)
 
     def complete(self, booking_id: str, expected_version: int | None = None):
         def work(session: Session):  # staff only: the change notice does not apply
             seen = self._confirmed_for_change(session, booking_id, None, expected_version)
-            now = self._clock()
+            now = self.clock()
             row = self._change(session, seen, status=COMPLETED, completed_at=now)
-            self._emit(session, "booking.completed", row, completed_at=to_local_iso(now, self._rules.timezone))
+            self._emit(session, "booking.completed", row, completed_at=to_local_iso(now, self.rules.timezone))
             return row
 
-        return self._retrying(work)
+        return self.retrying(work)
 
     def reschedule(self, booking_id: str, client_id: str | None, start: datetime,
                    expected_version: int | None = None):
-        tz = self._rules.timezone
+        tz = self.rules.timezone
 
         def work(session: Session):
             row = self._confirmed_for_change(session, booking_id, client_id, expected_version)
             screening = repository.screening(session, row.screening_id, lock=True)
             try:
                 end, practitioner, _ = self._place(session, screening, row.type, list(row.areas), start,
-                                                self._clock(), exclude_id=row.id)
+                                                self.clock(), exclude_id=row.id)
             except RuleViolation as violation:
                 raise rule_error(violation)
             new = self._change(
                 session, row, start_at=start, end_at=end,
-                blocked_until=end + timedelta(minutes=self._rules.turnover_minutes),
+                blocked_until=end + timedelta(minutes=self.rules.turnover_minutes),
                 practitioner_id=practitioner.id, practitioner_name=practitioner.name)
             self._emit(session, "booking.rescheduled", new, screening, previous_start=to_local_iso(row.start_at, tz),
                        previous_end=to_local_iso(row.end_at, tz))
             return new
 
-        return self._retrying(work)
+        return self.retrying(work)
 
     def book_course(self, client_id: str, screening_id: str, areas: Sequence[str], sessions: int,
                     interval_weeks: int, first_start: datetime):
         """All sessions or none: one transaction; the first session that fails says why."""
-        areas = self._validate_kind(TREATMENT, areas)
-        shape = course_shape_errors(sessions, interval_weeks, self._rules)
+        areas = self.validate_kind(TREATMENT, areas)
+        shape = course_shape_errors(sessions, interval_weeks, self.rules)
         if shape:
             raise validation_error(shape)
-        starts = course_starts(first_start, sessions, interval_weeks, self._rules)
-        tz = self._rules.timezone
+        starts = course_starts(first_start, sessions, interval_weeks, self.rules)
+        tz = self.rules.timezone
 
         def work(session: Session):
-            now = self._clock()
-            screening = self._screening_for(session, client_id, screening_id)
+            now = self.clock()
+            screening = self.screening_for(session, client_id, screening_id)
             course_id = str(uuid.uuid4())
             session.execute(courses.insert().values(
                 id=course_id, client_id=client_id, screening_id=screening_id, areas=areas,
@@ -399,11 +401,11 @@ class Scheduler:
                 self._emit(session, "booking.confirmed", row, screening)
             return self._course(session, course_id)
 
-        return self._with_screening(screening_id, work)
+        return self.with_screening(screening_id, work)
 
     def client_export(self, client_id: str) -> tuple[list, list, list]:
         """(bookings, courses, waitlist entries) of a client, for their export."""
-        with self._sessions() as session:
+        with self.sessions() as session:
             return client_data.export_client(session, client_id)
 
     def _course(self, session: Session, course_id: str):
@@ -411,31 +413,31 @@ class Scheduler:
         return course, repository.list_bookings(session, None, course_id=course_id)
 
     def get_course(self, course_id: str, client_id: str | None):
-        with self._sessions() as session:
+        with self.sessions() as session:
             course, rows = self._course(session, course_id)
         if course is None or (client_id is not None and course.client_id != client_id):
             raise ApiError(404, "not_found", "No such course.")
         return course, rows
 
     def availability(self, first: date, last: date, booking_type: str, areas: Sequence[str]) -> list[Slot]:
-        areas = self._validate_kind(booking_type, areas)
+        areas = self.validate_kind(booking_type, areas)
         try:
-            duration = duration_of(booking_type, areas, self._rules)
+            duration = duration_of(booking_type, areas, self.rules)
         except RuleViolation as violation:
             raise rule_error(violation)
-        window_start, _ = repository.local_day_bounds(first, self._rules.timezone)
-        _, window_end = repository.local_day_bounds(last, self._rules.timezone)
-        now = self._clock()
-        with self._sessions() as session:
+        window_start, _ = repository.local_day_bounds(first, self.rules.timezone)
+        _, window_end = repository.local_day_bounds(last, self.rules.timezone)
+        now = self.clock()
+        with self.sessions() as session:
             closed = repository.closed_dates(session, first, last)
             busy, held = repository.busy_and_held(session, window_start, window_end)
         busy += waitlist_repository.as_busy(held, now)
-        return range_slots(first, last, duration, self._rules, now, busy, closed)
+        return range_slots(first, last, duration, self.rules, now, busy, closed)
 
     # ----- closures -----------------------------------------------------------------------
 
     def list_closures(self):
-        with self._sessions() as session:
+        with self.sessions() as session:
             return session.execute(select(closures).order_by(closures.c.date)).all()
 
     def add_closure(self, day: date, reason: str):
@@ -443,22 +445,22 @@ class Scheduler:
             repository.guard_day(session, day, exclusive=True)
             if session.execute(select(closures.c.date).where(closures.c.date == day)).first():
                 raise ApiError(409, "conflict", f"{day.isoformat()} is already a closure day.")
-            count = repository.confirmed_on_day(session, day, self._rules.timezone)
+            count = repository.confirmed_on_day(session, day, self.rules.timezone)
             if count:
                 raise ApiError(409, "conflict",
                                f"{count} confirmed booking(s) fall on {day.isoformat()}; move or cancel them first.",
                                {"confirmed_bookings": count})
-            session.execute(closures.insert().values(date=day, reason=reason, created_at=self._clock()))
-            self._audit(session, "closure.created", "closure", day.isoformat())
+            session.execute(closures.insert().values(date=day, reason=reason, created_at=self.clock()))
+            self.audit(session, "closure.created", "closure", day.isoformat())
             return session.execute(select(closures).where(closures.c.date == day)).first()
 
-        return self._retrying(work)
+        return self.retrying(work)
 
     def remove_closure(self, day: date) -> None:
-        with transaction(self._sessions) as session:
+        with transaction(self.sessions) as session:
             if session.execute(delete(closures).where(closures.c.date == day)).rowcount == 0:
                 raise ApiError(404, "not_found", "No closure on that day.")
-            self._audit(session, "closure.deleted", "closure", day.isoformat())
+            self.audit(session, "closure.deleted", "closure", day.isoformat())
             # The day's time may go to its waitlist: the worker hears this event (booking README "Waitlist").
             add_event(session, outbox, "closure.deleted", {"date": day.isoformat()},
-                      producer=PRODUCER, correlation_id=self._correlation_id())
+                      producer=PRODUCER, correlation_id=self.correlation_id())

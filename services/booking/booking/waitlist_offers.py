@@ -69,23 +69,24 @@ class WaitlistOffers:
         busy += waitlist_repository.as_busy(held, now)
         offered = []
         for entry in waitlist_repository.waiting_on(session, day):
-            made = self._offer_for(session, entry, day, now, busy, closed)
+            screening = repository.screening(session, entry.screening_id)
+            if screening is None:
+                continue
+            made = self._offer_for(session, entry, screening, day, now, busy, closed)
             if made is None:
                 continue
             blocked_until = made.end + timedelta(minutes=self._rules.turnover_minutes)
             if waitlist_repository.offer(session, entry.id, made, blocked_until, now) != 1:
                 continue  # removed meanwhile
             busy.append(Busy(made.practitioner.id, made.start, made.end))
-            self._announce(session, entry, made, correlation_id)
+            self._announce(session, entry, screening, made, correlation_id)
             offered.append(entry.id)
         if offered:
             log.info("offered freed time on %s to %d waitlist entries", day.isoformat(), len(offered))
         return offered
 
-    def _offer_for(self, session: Session, entry, day: date, now: datetime, busy: list[Busy], closed: set[date]):
-        screening = repository.screening(session, entry.screening_id)
-        if screening is None:
-            return None
+    def _offer_for(self, session: Session, entry, screening, day: date, now: datetime, busy: list[Busy],
+                   closed: set[date]):
         try:  # still allowed to book when the hold ends
             check_screening(ScreeningStatus(screening.outcome, screening.valid_until), entry.type, now + self._hold)
         except RuleViolation:
@@ -93,10 +94,9 @@ class WaitlistOffers:
         others = repository.treatment_starts(session, entry.client_id) if entry.type == TREATMENT else []
         return first_offer(entry.type, list(entry.areas), day, now, self._hold, self._rules, busy, closed, others)
 
-    def _announce(self, session: Session, entry, made, correlation_id: str | None) -> None:
+    def _announce(self, session: Session, entry, screening, made, correlation_id: str | None) -> None:
         """`waitlist.offered`, for the notifications service's `waitlist_offer` e-mail."""
         tz = self._rules.timezone
-        screening = repository.screening(session, entry.screening_id)
         add_event(session, outbox, "waitlist.offered", {
             "entry_id": entry.id, "client_id": entry.client_id, "screening_id": entry.screening_id,
             "client": {"name": screening.client_name, "email": screening.client_email,

@@ -35,7 +35,7 @@ class Waitlist:
         self._offers = offers
 
     def entry_view(self, row) -> dict:
-        tz = self._scheduler._rules.timezone
+        tz = self._scheduler.rules.timezone
         offer = None
         if row.offer_start is not None:
             offer = {"start": to_local_iso(row.offer_start, tz), "end": to_local_iso(row.offer_end, tz),
@@ -48,13 +48,13 @@ class Waitlist:
 
     def join(self, client_id: str, screening_id: str, booking_type: str, areas: Sequence[str], day: date):
         scheduler = self._scheduler
-        areas = scheduler._validate_kind(booking_type, areas)
-        rules = scheduler._rules
+        areas = scheduler.validate_kind(booking_type, areas)
+        rules = scheduler.rules
 
         def work(session: Session):
-            now = scheduler._clock()
+            now = scheduler.clock()
             # Locks the screening (and on PostgreSQL all of the client's bookings): one client's joins queue up.
-            screening = scheduler._screening_for(session, client_id, screening_id)
+            screening = scheduler.screening_for(session, client_id, screening_id)
             try:
                 check_screening(ScreeningStatus(screening.outcome, screening.valid_until), booking_type, now)
                 others = repository.treatment_starts(session, client_id) if booking_type == TREATMENT else []
@@ -71,18 +71,18 @@ class Waitlist:
                                        created_at=now, updated_at=now)
             return waitlist_repository.entry(session, entry_id)
 
-        return scheduler._with_screening(screening_id, work)
+        return scheduler.with_screening(screening_id, work)
 
     def get(self, entry_id: str, client_id: str | None):
         """The entry if `client_id` may see it (None: staff), else 404."""
-        with self._scheduler._sessions() as session:
+        with self._scheduler.sessions() as session:
             row = waitlist_repository.entry(session, entry_id)
         if row is None or (client_id is not None and row.client_id != client_id):
             raise not_found()
         return row
 
     def list_entries(self, client_id: str | None, day: date | None, *, limit: int, after: Position | None):
-        with self._scheduler._sessions() as session:
+        with self._scheduler.sessions() as session:
             return waitlist_repository.entry_page(session, client_id, day, limit=limit, after=after)
 
     def remove(self, entry_id: str, client_id: str | None) -> None:
@@ -97,8 +97,8 @@ class Waitlist:
             if row is None:
                 raise not_found()
             waitlist_repository.remove(session, entry_id)
-            scheduler._audit(session, "waitlist.deleted", "waitlist_entry", entry_id)
+            scheduler.audit(session, "waitlist.deleted", "waitlist_entry", entry_id)
             if row.status == OFFERED:
-                self._offers.offer_freed_time(session, day, scheduler._correlation_id())
+                self._offers.offer_freed_time(session, day, scheduler.correlation_id())
 
-        scheduler._retrying(work)
+        scheduler.retrying(work)

@@ -6,11 +6,13 @@ import uuid
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import select, update
 
 from clinic_shared.auth import TokenAuthority
 from clinic_shared.db import make_engine, make_session_factory
 from clinic_shared.events import make_envelope
 from clinic_shared.migrations import upgrade
+from clinic_shared.topology import CONSUMES
 
 from booking import create_app
 from booking.settings import load_booking_settings
@@ -107,10 +109,6 @@ class Clinic:
     def deliver_own_events(self) -> list[dict]:
         """What the worker does with the booking service's own events (outbox -> broker -> its queue), without
         the broker: every unpublished one this service consumes is handled once, then marked published."""
-        from sqlalchemy import select, update
-
-        from clinic_shared.topology import CONSUMES
-
         with self.sessions() as session:
             rows = session.execute(select(outbox).where(outbox.c.published_at.is_(None))
                                    .order_by(outbox.c.id)).all()

@@ -30,6 +30,14 @@ def change(clinic, booking_id: str, action: str, headers: dict, start: datetime 
     return clinic.http.post(f"/api/bookings/{booking_id}/{action}", json=body, headers=headers)
 
 
+def booked_at_ten(clinic, now_hours_before: int) -> tuple[dict, dict]:
+    """A client's booking at 10:00 on DAY, with "now" that many hours before it: (screening, booking)."""
+    ada = clinic.screen()
+    booking = clinic.book(ada, at(DAY, 10)).get_json()
+    clinic.clock.now = at(DAY, 10).astimezone(timezone.utc) - timedelta(hours=now_hours_before)
+    return ada, booking
+
+
 # ----- the change notice --------------------------------------------------------------------------------
 
 def test_a_booking_says_until_when_its_client_may_change_it(clinic):
@@ -42,9 +50,7 @@ def test_a_booking_says_until_when_its_client_may_change_it(clinic):
 
 @pytest.mark.parametrize("action", ["cancel", "reschedule"])
 def test_inside_the_notice_a_client_is_told_to_call_and_staff_may_still_change_it(clinic, action):
-    ada = clinic.screen()
-    booking = clinic.book(ada, at(DAY, 10)).get_json()
-    clinic.clock.now = at(DAY, 10).astimezone(timezone.utc) - timedelta(hours=23)
+    ada, booking = booked_at_ten(clinic, now_hours_before=23)
     refused = change(clinic, booking["id"], action, clinic.client_headers(ada["client_id"]), at(DAY, 15))
     assert refused.status_code == 422
     assert error(refused)["code"] == "too_late_to_change"
@@ -61,9 +67,7 @@ def test_inside_the_notice_a_client_is_told_to_call_and_staff_may_still_change_i
 
 @pytest.mark.parametrize("action", ["cancel", "reschedule"])
 def test_up_to_the_notice_a_client_may_change_it(clinic, action):
-    ada = clinic.screen()
-    booking = clinic.book(ada, at(DAY, 10)).get_json()
-    clinic.clock.now = at(DAY, 10).astimezone(timezone.utc) - timedelta(hours=24)
+    ada, booking = booked_at_ten(clinic, now_hours_before=24)
     allowed = change(clinic, booking["id"], action, clinic.client_headers(ada["client_id"]), at(DAY, 15))
     assert allowed.status_code == 200, allowed.get_json()
 

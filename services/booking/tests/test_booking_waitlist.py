@@ -58,6 +58,17 @@ def cancel(clinic, booking: dict, headers=None):
     clinic.deliver_own_events()
 
 
+def two_waiting(clinic) -> tuple[list[dict], dict, dict, dict]:
+    """A full day with two clients waiting for it, the first a second earlier: (the day's bookings, the first
+    client's screening, the first entry, the second entry)."""
+    _, booked = fill_day(clinic)
+    ada, bob = clinic.screen(), clinic.screen()
+    first = joined(clinic, ada)
+    clinic.clock.now += timedelta(seconds=1)
+    second = joined(clinic, bob)
+    return booked, ada, first, second
+
+
 @pytest.fixture
 def solo(make_clinic):
     return make_clinic(practitioners=["Solo"])
@@ -278,11 +289,7 @@ def test_held_time_is_refused_on_every_booking_path(solo):
 
 def test_an_offer_not_taken_expires_and_its_time_goes_to_the_next_entry(solo):
     clinic = solo
-    _, booked = fill_day(clinic)
-    ada, bob = clinic.screen(), clinic.screen()
-    first = joined(clinic, ada)
-    clinic.clock.now += timedelta(seconds=1)
-    second = joined(clinic, bob)
+    booked, ada, first, second = two_waiting(clinic)
     cancel(clinic, booked[6])  # 12:30
     assert entry(clinic, first["id"])["status"] == "offered"
     assert clinic.offers.release_expired() == 0  # not yet
@@ -350,11 +357,7 @@ def test_a_lifted_closure_offers_its_day_to_those_who_waited_for_it(clinic):
 
 def test_a_repeated_or_replayed_event_offers_nothing_twice(solo):
     clinic = solo
-    _, booked = fill_day(clinic)
-    ada, bob = clinic.screen(), clinic.screen()
-    joined(clinic, ada)
-    clinic.clock.now += timedelta(seconds=1)
-    second = joined(clinic, bob)
+    booked, _, _, second = two_waiting(clinic)
     clinic.http.post(f"/api/bookings/{booked[3]['id']}/cancel", json={}, headers=clinic.staff)
     (cancelled,) = clinic.deliver_own_events()
     assert clinic.processor.process(cancelled) is False  # redelivered: the inbox knows it
@@ -366,11 +369,7 @@ def test_a_repeated_or_replayed_event_offers_nothing_twice(solo):
 
 def test_removing_an_offered_entry_passes_its_time_to_the_next(solo):
     clinic = solo
-    _, booked = fill_day(clinic)
-    ada, bob = clinic.screen(), clinic.screen()
-    first = joined(clinic, ada)
-    clinic.clock.now += timedelta(seconds=1)
-    second = joined(clinic, bob)
+    booked, ada, first, second = two_waiting(clinic)
     cancel(clinic, booked[5])
     assert entry(clinic, first["id"])["status"] == "offered"
     assert clinic.http.delete(f"/api/waitlist/{first['id']}",

@@ -22,7 +22,7 @@ class BookingContext:
     scheduler: Scheduler
     tokens: TokenAuthority
     engine: Engine
-    waitlist: Waitlist | None = None
+    waitlist: Waitlist
 
 
 def context() -> BookingContext:
