@@ -27,7 +27,8 @@ from .operations import note_answers_read
 from .settings import SERVICE
 from .store.repository import (ErasureRecord, ScreeningRecord, claim_daily_run, complete_erasure,
                                delete_client_screenings, delete_client_sign_in_codes, forget_activity, get_erasure,
-                               inactive_clients, insert_erasure, last_activity, note_activity, record_report, screenings_of_client)
+                               inactive_clients, insert_erasure, last_activity, newest_screening_of_client,
+                               note_activity, record_report, screenings_of_client)
 from .store.tables import erased_clients, outbox
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ def request_erasure(session: Session, client_id: str, *, reason: str, now: datet
     """Start erasing a client (or find the erasure already started: asking twice changes nothing)."""
     guard_client(session, client_id)
     if get_erasure(session, client_id) is None:
-        if not screenings_of_client(session, client_id) and last_activity(session, client_id) is None:
+        if newest_screening_of_client(session, client_id) is None and last_activity(session, client_id) is None:
             raise ClientNotFound(client_id)
         insert_erasure(session, client_id, reason, now)
         _erase_here(session, client_id, now)
