@@ -93,11 +93,12 @@ def _erase_here(session: Session, client_id: str, now: datetime) -> None:
 
 def on_service_erased(session: Session, client_id: str, service: str, now: datetime) -> None:
     """A service reported its part done; the erasure is done once every service has."""
-    if get_erasure(session, client_id, lock=True) is None:
+    erasure = get_erasure(session, client_id, lock=True)
+    if erasure is None:
         log.warning("a report of an erasure this service never asked for, client %s", client_id)
         return
     record_report(session, client_id, service, now)
-    status, _ = erasure_progress(set(get_erasure(session, client_id).reported))
+    status, _ = erasure_progress(set(erasure.reported) | {service})
     if status == DONE:
         complete_erasure(session, client_id, now)
 
