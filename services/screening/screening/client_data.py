@@ -22,7 +22,7 @@ from clinic_shared.db import transaction, utcnow
 from clinic_shared.erasure import ERASED_CLIENT_ID, forget_client_events, guard_client, is_erased, mark_erased
 from clinic_shared.outbox import add_event
 
-from .domain.retention import DONE, booking_activity, erasure_progress, retention_cutoff
+from .domain.retention import DONE, booking_activity, erasure_progress, is_due, retention_cutoff
 from .operations import note_answers_read
 from .settings import SERVICE
 from .store.repository import (ErasureRecord, ScreeningRecord, claim_daily_run, complete_erasure,
@@ -136,18 +136,18 @@ class RetentionJob:
             with self._sessions() as session:
                 due = inactive_clients(session, cutoff, self._batch_size)
             for client_id in due:
-                erased += self._erase_if_still_due(client_id, cutoff, now)
+                erased += self._erase_if_still_due(client_id, now)
             if len(due) < self._batch_size:
                 break
         if erased:
             log.info("retention: %d clients inactive since before %s erased", erased, cutoff.date())
         return erased
 
-    def _erase_if_still_due(self, client_id: str, cutoff: datetime, now: datetime) -> int:
+    def _erase_if_still_due(self, client_id: str, now: datetime) -> int:
         with transaction(self._sessions) as session:
             guard_client(session, client_id)
             last = last_activity(session, client_id)
-            if last is None or last >= cutoff:
+            if last is None or not is_due(last, now, self._days):
                 return 0  # erased meanwhile, or active again since it was listed
             request_erasure(session, client_id, reason="retention", now=now, tz=self._tz)
             return 1
