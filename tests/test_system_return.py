@@ -12,11 +12,9 @@ from email import message_from_bytes
 import pytest
 from icalendar import Calendar
 
-pytestmark = pytest.mark.system
+from test_system_slice import ELIGIBLE, until
 
-ELIGIBLE = {"active_acne": False, "eczema": False, "psoriasis": False, "fitzpatrick_type": "II",
-            "pregnant_or_breastfeeding": False, "isotretinoin_last_6_months": False,
-            "active_skin_infection": False, "keloid_scarring": False, "blood_thinners": False}
+pytestmark = pytest.mark.system
 
 
 def text_of(message) -> str:
@@ -56,13 +54,9 @@ def screen_and_book(system, address: str, days_ahead: int) -> tuple[dict, dict]:
         if slots:
             break
         day += timedelta(days=1)
-    deadline = time.monotonic() + 30
-    while True:
-        booked = system.call("POST", "/api/bookings", token=screening["access_token"],
-                             json={"screening_id": screening["id"], "areas": ["hands"], "start": slots[0]["start"]})
-        if booked.status_code != 409 or time.monotonic() > deadline:
-            break
-        time.sleep(0.3)
+    booked = until(lambda: system.call("POST", "/api/bookings", token=screening["access_token"], json={
+        "screening_id": screening["id"], "areas": ["hands"], "start": slots[0]["start"]}),
+        lambda r: r.status_code != 409)  # the screening's event may still be on its way to the booking service
     assert booked.status_code == 201, booked.text
     return screening, booked.json()
 

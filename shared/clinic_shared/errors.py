@@ -48,6 +48,12 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+def rate_limited(message: str, wait_seconds: int) -> ApiError:
+    """429 `rate_limited`, saying how long to wait both in `details.retry_after_seconds` and in `Retry-After`."""
+    return ApiError(429, "rate_limited", message, {"retry_after_seconds": wait_seconds},
+                    headers={"Retry-After": str(wait_seconds)})
+
+
 def validation_error(fields: dict) -> ApiError:
     """422 `validation_error` naming each bad field, as schemas do, for checks a schema cannot make."""
     code, message = STATUS_CODES[422]

@@ -20,6 +20,8 @@ from clinic_shared.errors import ApiError
 from clinic_shared.logs import REQUEST_ID_HEADER
 from clinic_shared.web import ErrorEnvelopeSchema, request_id
 
+from .upstreams import unavailable
+
 PARTS = {  # service -> the keys of the export it answers for
     "screening": ("client", "screenings"),
     "booking": ("bookings", "courses", "waitlist"),
@@ -74,9 +76,7 @@ def combine_exports(answers: dict) -> dict:
     parsed = {}
     for service, answer in answers.items():
         if answer is None or answer[0] >= 500:
-            raise ApiError(503, "service_unavailable",
-                           f"The {service} service is not available right now; please try again shortly.",
-                           {"service": service})
+            raise unavailable(service)
         parsed[service] = (answer[0], _json(answer[1]))
     for service in PARTS:  # the screening service's refusal first: it knows who the client is
         status, body = parsed[service]

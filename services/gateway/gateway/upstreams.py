@@ -1,9 +1,9 @@
 """The services behind the gateway, over HTTP: forwarding, health, OpenAPI documents.
 
-Forwarded requests go through one urllib3 pool manager (shared by the gateway's threads; requests' own
-work around urllib3 was a quarter of the gateway's CPU under load); health, OpenAPI and export calls
-through one `requests.Session`. Every call has timeouts: a service that does not answer becomes
-503 `service_unavailable`, never a hang.
+Every call goes through one urllib3 pool manager, shared by the gateway's threads (requests' own work
+around urllib3 was a quarter of the gateway's CPU under load, and urllib3 reads no proxy variables or
+.netrc, which must not apply to our own services). Every call has timeouts: a service that does not
+answer becomes 503 `service_unavailable`, never a hang.
 
 A pooled keep-alive connection can be closed by the service (gunicorn's keep-alive timeout) just as
 the gateway sends on it. The pool then tries once more, on a new connection: any request whose
@@ -13,14 +13,13 @@ client retries it with its Idempotency-Key.
 """
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Mapping
 from urllib.parse import quote
 
-import requests
 import urllib3
-from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
@@ -72,23 +71,20 @@ class Upstreams:
         self.urls = {name: url.rstrip("/") for name, url in urls.items()}
         self.timeout = timeout
         self.probe_timeout = probe_timeout
-        self.session = requests.Session()
-        # The services' addresses are our own: proxy variables and .netrc must not apply to them, and looking
-        # them up in the environment on every request was a tenth of the gateway's CPU under load.
-        self.session.trust_env = False
-        adapter = HTTPAdapter(pool_connections=len(self.urls) or 1, pool_maxsize=pool_size,
-                              max_retries=stale_connection_retry())
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        self.pool = urllib3.PoolManager(num_pools=len(self.urls) or 1, maxsize=pool_size,
-                                        timeout=urllib3.Timeout(connect=timeout[0], read=timeout[1]))
+        self.pool = urllib3.PoolManager(num_pools=len(self.urls) or 1, maxsize=pool_size)
+
+    def _urlopen(self, method: str, url: str, body: bytes | None = None, headers: Mapping[str, str] | None = None,
+                 timeout: tuple[float, float] | None = None) -> urllib3.BaseHTTPResponse:
+        """One call through the pool, `self.timeout` unless told (urllib3's HTTPError when it got no answer)."""
+        connect, read = timeout or self.timeout
+        return self.pool.urlopen(method, url, body=body, headers=dict(headers or {}), redirect=False,
+                                 retries=stale_connection_retry(), timeout=urllib3.Timeout(connect=connect, read=read))
 
     def forward(self, service: str, method: str, path: str, query_string: str, body: bytes,
                 headers: Mapping[str, str]) -> Answer:
         url = self.urls[service] + quote(path, safe=_PATH_SAFE) + (f"?{query_string}" if query_string else "")
         try:
-            response = self.pool.urlopen(method, url, body=body or None, headers=dict(headers), redirect=False,
-                                         retries=stale_connection_retry())
+            response = self._urlopen(method, url, body=body or None, headers=headers)
         except urllib3.exceptions.HTTPError as exc:
             raise unavailable(service) from exc
         return Answer(response.status, response.headers, response.data)
@@ -98,11 +94,10 @@ class Upstreams:
         """Ask several services the same path at once: service -> (status, body), or None when it did not answer."""
         def ask(name: str) -> tuple[int, bytes] | None:
             try:
-                response = self.session.request(method, self.urls[name] + quote(path, safe=_PATH_SAFE),
-                                                headers=dict(headers), timeout=self.timeout, allow_redirects=False)
-            except requests.RequestException:
+                response = self._urlopen(method, self.urls[name] + quote(path, safe=_PATH_SAFE), headers=headers)
+            except urllib3.exceptions.HTTPError:
                 return None
-            return response.status_code, response.content
+            return response.status, response.data
 
         with ThreadPoolExecutor(max_workers=len(services) or 1) as pool:
             return dict(zip(services, pool.map(ask, services)))
@@ -111,10 +106,10 @@ class Upstreams:
         """service -> "ok" or "down", asking every service at once."""
         def probe(name: str) -> str:
             try:
-                response = self.session.get(self.urls[name] + "/health", timeout=self.probe_timeout)
-            except requests.RequestException:
+                response = self._urlopen("GET", self.urls[name] + "/health", timeout=self.probe_timeout)
+            except urllib3.exceptions.HTTPError:
                 return "down"
-            return "ok" if response.status_code == 200 else "down"
+            return "ok" if response.status == 200 else "down"
 
         return dict(zip(self.urls, self._each(probe)))
 
@@ -122,9 +117,9 @@ class Upstreams:
         """(service -> its OpenAPI document, services that did not give one)."""
         def fetch(name: str) -> dict | None:
             try:
-                response = self.session.get(self.urls[name] + "/openapi.json", timeout=self.probe_timeout)
-                document = response.json() if response.status_code == 200 else None
-            except (requests.RequestException, ValueError):
+                response = self._urlopen("GET", self.urls[name] + "/openapi.json", timeout=self.probe_timeout)
+                document = json.loads(response.data) if response.status == 200 else None
+            except (urllib3.exceptions.HTTPError, ValueError):
                 return None
             return document if isinstance(document, dict) else None
 

@@ -1,6 +1,9 @@
 """Real HTTP upstreams for the gateway's tests: small Flask apps served on free local ports."""
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 import threading
 import time
 
@@ -9,10 +12,26 @@ from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
 
 from clinic_shared.settings import SERVICES
-from clinic_shared.testing import free_port
+from clinic_shared.testing import free_port, missing_backend
 
 from gateway import create_app
 from gateway.settings import load_gateway_settings
+
+
+@pytest.fixture(scope="session")
+def run_node():
+    """run_node(*arguments) -> what the node script printed, as JSON. Without node (Debian's `nodejs` package)
+    the tests using it skip, or fail under CLINIC_REQUIRE_BACKENDS=1 (CI)."""
+    node = shutil.which("node")
+    if node is None:
+        missing_backend("node (Debian's nodejs package)", "is not installed")
+
+    def run(*arguments: str):
+        finished = subprocess.run([node, *arguments], capture_output=True, text=True, timeout=30)
+        assert finished.returncode == 0, finished.stderr
+        return json.loads(finished.stdout)
+
+    return run
 
 
 @pytest.fixture

@@ -3,14 +3,11 @@
 Without node (Debian's `nodejs` package) these tests skip, or fail under CLINIC_REQUIRE_BACKENDS=1 (CI).
 """
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 import gateway
-from clinic_shared.testing import missing_backend
 
 SCRIPT = Path(gateway.__file__).parent / "static" / "booking.js"
 
@@ -69,14 +66,8 @@ const questions = %(questions)s;
 
 
 @pytest.fixture(scope="module")
-def result():
-    node = shutil.which("node")
-    if node is None:
-        missing_backend("node (Debian's nodejs package)", "is not installed")
-    driver = DRIVER % {"questions": json.dumps(QUESTIONS)}
-    run = subprocess.run([node, "-e", driver, str(SCRIPT)], capture_output=True, text=True, timeout=30)
-    assert run.returncode == 0, run.stderr
-    return json.loads(run.stdout)
+def result(run_node):
+    return run_node("-e", DRIVER % {"questions": json.dumps(QUESTIONS)}, str(SCRIPT))
 
 
 def test_screening_body_has_the_contract_shape(result):
@@ -177,13 +168,8 @@ console.log(JSON.stringify(out));
 
 
 @pytest.fixture(scope="module")
-def returning():
-    node = shutil.which("node")
-    if node is None:
-        missing_backend("node (Debian's nodejs package)", "is not installed")
-    run = subprocess.run([node, "-e", RETURN_DRIVER, str(SCRIPT)], capture_output=True, text=True, timeout=30)
-    assert run.returncode == 0, run.stderr
-    return json.loads(run.stdout)
+def returning(run_node):
+    return run_node("-e", RETURN_DRIVER, str(SCRIPT))
 
 
 def test_the_address_after_the_hash_opens_a_booking_or_signs_in(returning):

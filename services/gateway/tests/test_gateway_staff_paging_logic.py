@@ -3,15 +3,11 @@ so a list longer than a page (API.md, Conventions) is shown whole.
 
 Without node (Debian's `nodejs` package) these tests skip, or fail under CLINIC_REQUIRE_BACKENDS=1 (CI).
 """
-import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 import gateway
-from clinic_shared.testing import missing_backend
 
 SCRIPT = Path(gateway.__file__).parent / "static" / "staff" / "api.js"
 
@@ -38,14 +34,8 @@ console.log(JSON.stringify(out));
 
 
 @pytest.fixture(scope="module")
-def result():
-    node = shutil.which("node")
-    if node is None:
-        missing_backend("node (Debian's nodejs package)", "is not installed")
-    run = subprocess.run([node, "--input-type=module", "-e", DRIVER, str(SCRIPT)], capture_output=True, text=True,
-                         timeout=30)
-    assert run.returncode == 0, run.stderr
-    return json.loads(run.stdout)
+def result(run_node):
+    return run_node("--input-type=module", "-e", DRIVER, str(SCRIPT))
 
 
 def test_every_page_is_fetched_in_order_and_nothing_twice(result):

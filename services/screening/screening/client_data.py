@@ -22,12 +22,13 @@ from clinic_shared.db import transaction, utcnow
 from clinic_shared.erasure import ERASED_CLIENT_ID, forget_client_events, guard_client, is_erased, mark_erased
 from clinic_shared.outbox import add_event
 
-from .domain.retention import DONE, booking_activity, erasure_progress, retention_cutoff
+from .domain.retention import DONE, booking_activity, erasure_progress, is_due, retention_cutoff
 from .operations import note_answers_read
 from .settings import SERVICE
 from .store.repository import (ErasureRecord, ScreeningRecord, claim_daily_run, complete_erasure,
                                delete_client_screenings, delete_client_sign_in_codes, forget_activity, get_erasure,
-                               inactive_clients, insert_erasure, last_activity, note_activity, record_report, screenings_of_client)
+                               inactive_clients, insert_erasure, last_activity, newest_screening_of_client,
+                               note_activity, record_report, screenings_of_client)
 from .store.tables import erased_clients, outbox
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ def request_erasure(session: Session, client_id: str, *, reason: str, now: datet
     """Start erasing a client (or find the erasure already started: asking twice changes nothing)."""
     guard_client(session, client_id)
     if get_erasure(session, client_id) is None:
-        if not screenings_of_client(session, client_id) and last_activity(session, client_id) is None:
+        if newest_screening_of_client(session, client_id) is None and last_activity(session, client_id) is None:
             raise ClientNotFound(client_id)
         insert_erasure(session, client_id, reason, now)
         _erase_here(session, client_id, now)
@@ -92,11 +93,12 @@ def _erase_here(session: Session, client_id: str, now: datetime) -> None:
 
 def on_service_erased(session: Session, client_id: str, service: str, now: datetime) -> None:
     """A service reported its part done; the erasure is done once every service has."""
-    if get_erasure(session, client_id, lock=True) is None:
+    erasure = get_erasure(session, client_id, lock=True)
+    if erasure is None:
         log.warning("a report of an erasure this service never asked for, client %s", client_id)
         return
     record_report(session, client_id, service, now)
-    status, _ = erasure_progress(set(get_erasure(session, client_id).reported))
+    status, _ = erasure_progress(set(erasure.reported) | {service})
     if status == DONE:
         complete_erasure(session, client_id, now)
 
@@ -134,18 +136,18 @@ class RetentionJob:
             with self._sessions() as session:
                 due = inactive_clients(session, cutoff, self._batch_size)
             for client_id in due:
-                erased += self._erase_if_still_due(client_id, cutoff, now)
+                erased += self._erase_if_still_due(client_id, now)
             if len(due) < self._batch_size:
                 break
         if erased:
             log.info("retention: %d clients inactive since before %s erased", erased, cutoff.date())
         return erased
 
-    def _erase_if_still_due(self, client_id: str, cutoff: datetime, now: datetime) -> int:
+    def _erase_if_still_due(self, client_id: str, now: datetime) -> int:
         with transaction(self._sessions) as session:
             guard_client(session, client_id)
             last = last_activity(session, client_id)
-            if last is None or last >= cutoff:
+            if last is None or not is_due(last, now, self._days):
                 return 0  # erased meanwhile, or active again since it was listed
             request_erasure(session, client_id, reason="retention", now=now, tz=self._tz)
             return 1

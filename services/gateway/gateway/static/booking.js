@@ -392,9 +392,9 @@ if (typeof document !== "undefined") (() => {
     }
   }
 
-  function showConfirmation(booking) {
-    showMessage("");
-    const rows = [
+  // A booking as (term, value) rows: the confirmation shows them, and each card of "My appointments".
+  function bookingRows(booking) {
+    return [
       ["Reference", booking.reference],
       ["Date", formatDate(booking.start)],
       ["Time", `${clockTime(booking.start)}–${clockTime(booking.end)}`],
@@ -402,7 +402,11 @@ if (typeof document !== "undefined") (() => {
         : booking.areas.map((id) => state.areaNames[id] || id).join(", ")],
       ["Practitioner", booking.practitioner.name],
     ];
-    $("confirmation-details").replaceChildren(...rows.flatMap(([term, value]) =>
+  }
+
+  function showConfirmation(booking) {
+    showMessage("");
+    $("confirmation-details").replaceChildren(...bookingRows(booking).flatMap(([term, value]) =>
       [element("dt", { textContent: term }), element("dd", { textContent: value })]));
     $("booking").hidden = true;
     $("confirmation").hidden = false;
@@ -686,15 +690,7 @@ if (typeof document !== "undefined") (() => {
   // One booking, with what the client may still do with it (and, before they try, until when).
   function bookingCard(booking, refresh, courseLabel = null) {
     const state_ = changeState(booking, Date.now());
-    const rows = [
-      ["Reference", booking.reference],
-      ["Date", formatDate(booking.start)],
-      ["Time", `${clockTime(booking.start)}–${clockTime(booking.end)}`],
-      ["Treatment", booking.type === "consultation" ? "Consultation"
-        : booking.areas.map((id) => state.areaNames[id] || id).join(", ")],
-      ["Practitioner", booking.practitioner.name],
-      ["Status", booking.status],
-    ];
+    const rows = [...bookingRows(booking), ["Status", booking.status]];
     if (courseLabel) rows.push(["Course", courseLabel]);
     const card = element("article", { className: "card", id: `booking-${booking.id}` }, [
       element("dl", {}, rows.flatMap(([term, value]) => [element("dt", { textContent: term }), element("dd", { textContent: value })])),

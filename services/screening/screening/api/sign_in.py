@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 
 from clinic_shared.datetimes import to_local_iso
 from clinic_shared.db import transaction, utcnow
-from clinic_shared.errors import ApiError
+from clinic_shared.errors import ApiError, rate_limited
 from clinic_shared.web import ErrorEnvelopeSchema, request_id
 
 from ..context import current_context
@@ -35,10 +35,8 @@ def sign_in_blueprint() -> Blueprint:
                     request_sign_in_link(session, email=body["email"], now=utcnow(), policy=ctx.settings.sign_in,
                                          tz=ctx.settings.base.tz, correlation_id=request_id())
             except TooManySignInLinks as refused:
-                raise ApiError(429, "rate_limited",
-                               "Several sign-in links went to this address just now; please use the newest one "
-                               "or wait a little.", {"retry_after_seconds": refused.wait_seconds},
-                               headers={"Retry-After": str(refused.wait_seconds)})
+                raise rate_limited("Several sign-in links went to this address just now; please use the newest "
+                                   "one or wait a little.", refused.wait_seconds)
             return {}
 
     @blp.route("/api/auth/token")

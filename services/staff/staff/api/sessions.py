@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 
 from clinic_shared.db import transaction, utcnow
 from clinic_shared.datetimes import to_local_iso
-from clinic_shared.errors import ApiError
+from clinic_shared.errors import ApiError, rate_limited
 from clinic_shared.web import ErrorEnvelopeSchema, request_id
 
 from ..context import current_context
@@ -34,9 +34,7 @@ def sessions_blueprint() -> Blueprint:
             with transaction(ctx.session_factory) as session:
                 result = sign_in(session, ctx.settings, body["email"], body["password"], utcnow(), request_id())
             if result.locked_seconds:
-                raise ApiError(429, "rate_limited", "Too many failed sign-ins for this e-mail; try again later.",
-                               {"retry_after_seconds": result.locked_seconds},
-                               headers={"Retry-After": str(result.locked_seconds)})
+                raise rate_limited("Too many failed sign-ins for this e-mail; try again later.", result.locked_seconds)
             if not result.succeeded:
                 raise ApiError(401, "unauthorized", "The e-mail or the password is wrong.")
             staff = member_view(result.member)
