@@ -150,20 +150,14 @@ class TokenAuthority:
 
     def require_staff(self, request: Request, permission: str | None = None) -> Principal:
         """A staff token, with `permission` of the role matrix when one is named."""
-        principal = self.require_principal(request)
-        if not principal.is_staff:
-            raise ApiError(403, "forbidden", "Only staff may do this.")
-        if permission is not None and not principal.may(permission):
-            raise ApiError(403, "forbidden", f"The {principal.staff_role} role may not do this.",
-                           {"role": principal.staff_role, "permission": permission})
-        return principal
+        return _staff_with(self.require_principal(request), permission)
 
     def require_own_or_staff(self, request: Request, client_id: str, permission: str) -> Principal:
         """The client themselves, or staff with `permission` (API.md "A client's data": admin, or the client
         for their own). Another client's id answers 404, exactly as one nobody has."""
         principal = self.require_principal(request)
         if principal.is_staff:
-            return self.require_staff(request, permission)
+            return _staff_with(principal, permission)
         if principal.client_id != client_id:
             raise ApiError(404, "not_found", "No such client.")
         return principal
@@ -173,6 +167,16 @@ class TokenAuthority:
         if principal.is_staff:
             raise ApiError(403, "forbidden", "This needs a client token: bookings belong to a client.")
         return principal
+
+
+def _staff_with(principal: Principal, permission: str | None) -> Principal:
+    """`principal` if it is staff with `permission` (when one is named); 403 otherwise."""
+    if not principal.is_staff:
+        raise ApiError(403, "forbidden", "Only staff may do this.")
+    if permission is not None and not principal.may(permission):
+        raise ApiError(403, "forbidden", f"The {principal.staff_role} role may not do this.",
+                       {"role": principal.staff_role, "permission": permission})
+    return principal
 
 
 def authorised(check: Callable[[], Principal | None]):

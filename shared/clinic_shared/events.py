@@ -265,18 +265,19 @@ def _checker(event_type: str, version: int) -> Schema:
     """One schema instance per event type and version, made on first use: building a marshmallow schema
     (and its nested ones) costs more than validating with it, and an instance can be used again and by
     several threads (loading and validating keep no state on it)."""
-    schema = EVENT_SCHEMAS.get((event_type, version))
-    if schema is None:
-        raise UnknownEvent(f"{event_type} v{version}")
-    return schema(unknown=RAISE)
+    return _schema(event_type, version)(unknown=RAISE)
 
 
 @functools.lru_cache(maxsize=None)
 def _loader(event_type: str, version: int) -> Schema:
+    return _schema(event_type, version)()
+
+
+def _schema(event_type: str, version: int) -> type[Schema]:
     schema = EVENT_SCHEMAS.get((event_type, version))
     if schema is None:
         raise UnknownEvent(f"{event_type} v{version}")
-    return schema()
+    return schema
 
 
 @functools.lru_cache(maxsize=None)

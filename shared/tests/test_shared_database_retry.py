@@ -30,8 +30,9 @@ def _outage(proxy: TcpProxy, seconds: float) -> None:
     threading.Timer(seconds, proxy.restore).start()
 
 
-def test_a_request_cut_off_before_committing_is_run_again(proxied_engine):
-    engine, proxy = proxied_engine
+def _app_adding_a_thing(engine, after_insert=lambda connection, attempt: None):
+    """An app whose POST /api/things inserts one row in a transaction, in which `after_insert` runs next;
+    with the list its attempts are counted in."""
     app, _api = create_service_app("t", "t", health_checks={})
     attempts = []
 
@@ -40,11 +41,21 @@ def test_a_request_cut_off_before_committing_is_run_again(proxied_engine):
         attempts.append(1)
         with engine.begin() as connection:
             connection.execute(text("INSERT INTO things VALUES (1)"))
-            if len(attempts) == 1:
-                _outage(proxy, 1.0)  # the connection drops under the open transaction
-            connection.execute(text("SELECT count(*) FROM things"))
+            after_insert(connection, len(attempts))
         return {"attempts": len(attempts)}, 201
 
+    return app, attempts
+
+
+def test_a_request_cut_off_before_committing_is_run_again(proxied_engine):
+    engine, proxy = proxied_engine
+
+    def cut_on_the_first_attempt(connection, attempt):
+        if attempt == 1:
+            _outage(proxy, 1.0)  # the connection drops under the open transaction
+        connection.execute(text("SELECT count(*) FROM things"))
+
+    app, attempts = _app_adding_a_thing(engine, cut_on_the_first_attempt)
     response = app.test_client().post("/api/things")
     assert response.status_code == 201, response.get_data(as_text=True)
     assert len(attempts) >= 2
@@ -133,16 +144,7 @@ def _post_in_thread(app, path: str) -> tuple[threading.Thread, list]:
 @pytest.mark.parametrize("server_side", ["commits", "rolls back"])
 def test_a_commit_cut_off_by_an_outage_is_settled_by_asking_the_database(commit_gate, server_side):
     engine, proxy, gate = commit_gate
-    app, _api = create_service_app("t", "t", health_checks={})
-    attempts = []
-
-    @app.post("/api/things")
-    def add():
-        attempts.append(1)
-        with engine.begin() as connection:
-            connection.execute(text("INSERT INTO things VALUES (1)"))
-        return {"attempts": len(attempts)}, 201
-
+    app, attempts = _app_adding_a_thing(engine)
     thread, responses = _post_in_thread(app, "/api/things")
     pid = _committing(gate)
     proxy.cut()  # the client loses its connection while the server is inside the COMMIT

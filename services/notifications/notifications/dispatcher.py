@@ -107,34 +107,40 @@ class Dispatcher:
                 "claim_now": now, "claim_lease_expires_at": now + self._settings.sending_lease}).first()
 
     def _deliver(self, row) -> None:
-        withdrawn = self._no_longer_wanted(row)
-        if withdrawn:
-            self._finish(row, status=CANCELLED, last_error=withdrawn)
-            return
-        if row.lease_expires_at - self._clock() <= timedelta(seconds=2 * self._settings.smtp_timeout_seconds):
-            # What remains of the claim could not cover a whole SMTP session (the database was slow to answer):
-            # sending now could outlast the lease, and another dispatcher could then send the booking's next
-            # message first. Give it back, due now.
-            self._finish(row, status=SCHEDULED, not_before=self._clock(), last_error=None)
-            return
-        if self._send(row):
-            log.info("sent %s %s", row.kind, row.id)  # the id, never the address: logs hold no personal data
-
-    def _send(self, row) -> bool:
-        """Send, recording `sent` as soon as the mail server has accepted the message; False if it failed."""
-        accepted: list[bool] = []  # [whether `sent` was recorded then], once the server has the message
-        with self._sessions.kw["bind"].connect() as connection:  # taken (and pinged) now, not in the window
-
-            def record_sent() -> None:
-                accepted.append(self._record(connection, row, status=SENT, sent_at=self._clock(), last_error=None))
-
+        # One connection per message, taken (and pinged) now: the check reads on it, and `sent` is recorded on
+        # it the moment the server has the message, not after a checkout and a ping in that window.
+        with self._sessions.kw["bind"].connect() as connection:
             try:
-                self._transport.send(build_email(row, self._settings, self._clock()), row.id, accepted=record_sent)
-            except Exception as exc:
-                if not accepted:
-                    self._failed(row, exc)
-                    return False
-                # Closing the session failed after the server had the message: it is sent all the same.
+                withdrawn = self._no_longer_wanted(connection, row)
+            finally:
+                connection.rollback()  # the read ends here (as a session's would), so `sent` begins its own
+            if withdrawn:
+                self._finish(row, status=CANCELLED, last_error=withdrawn)
+                return
+            if row.lease_expires_at - self._clock() <= timedelta(seconds=2 * self._settings.smtp_timeout_seconds):
+                # What remains of the claim could not cover a whole SMTP session (the database was slow to
+                # answer): sending now could outlast the lease, and another dispatcher could then send the
+                # booking's next message first. Give it back, due now.
+                self._finish(row, status=SCHEDULED, not_before=self._clock(), last_error=None)
+                return
+            if self._send(connection, row):
+                log.info("sent %s %s", row.kind, row.id)  # the id, never the address: logs hold no personal data
+
+    def _send(self, connection, row) -> bool:
+        """Send, recording `sent` on `connection` as soon as the mail server has accepted the message; False if
+        it failed."""
+        accepted: list[bool] = []  # [whether `sent` was recorded then], once the server has the message
+
+        def record_sent() -> None:
+            accepted.append(self._record(connection, row, status=SENT, sent_at=self._clock(), last_error=None))
+
+        try:
+            self._transport.send(build_email(row, self._settings, self._clock()), row.id, accepted=record_sent)
+        except Exception as exc:
+            if not accepted:
+                self._failed(row, exc)
+                return False
+            # Closing the session failed after the server had the message: it is sent all the same.
         if accepted != [True]:  # a transport that does not say, or the database away at that moment
             self._finish(row, status=SENT, sent_at=self._clock(), last_error=None)
         return True
@@ -149,23 +155,22 @@ class Dispatcher:
             log.warning("recording %s of %s failed, trying again: %s", values["status"], row.id, exc)
             return False
 
-    def _no_longer_wanted(self, row) -> str | None:
+    def _no_longer_wanted(self, connection, row) -> str | None:
         """Why a claimed message must not go out after all, or None.
 
         A booking cancelled since the message was planned gets nothing but its cancellation: this catches a
         message taken again after a dead dispatcher's lease ran out, once the cancellation had come in."""
-        with self._sessions() as session:
-            # The address as it is now, not as claimed: an erasure that came meanwhile removed it.
-            current = self._repo.message_now(session, row.id)
-            if current is None or not current.to_address:
-                return "the client was erased"
-            if current.booking_status is None:  # no booking, or none projected
-                return None
-            if current.booking_status == "cancelled" and row.kind != CANCELLATION:
-                return "the booking was cancelled"
-            if row.kind == NEXT_SESSION_REMINDER and self._repo.has_later_treatment(
-                    session, current.booking_client_id, row.booking_id, current.booking_start):
-                return "the client already has a later treatment booked"
+        # The address as it is now, not as claimed: an erasure that came meanwhile removed it.
+        current = self._repo.message_now(connection, row.id)
+        if current is None or not current.to_address:
+            return "the client was erased"
+        if current.booking_status is None:  # no booking, or none projected
+            return None
+        if current.booking_status == "cancelled" and row.kind != CANCELLATION:
+            return "the booking was cancelled"
+        if row.kind == NEXT_SESSION_REMINDER and self._repo.has_later_treatment(
+                connection, current.booking_client_id, row.booking_id, current.booking_start):
+            return "the client already has a later treatment booked"
         return None
 
     def _failed(self, row, exc: Exception) -> None:

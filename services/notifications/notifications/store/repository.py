@@ -124,7 +124,7 @@ class Repository:
         executor.execute(statement, {"claimed_id": claimed.id, "claimed_attempts": claimed.attempts,
                                      **{f"new_{name}": value for name, value in values.items()}})
 
-    def message_now(self, session: Session, notification_id: str):
+    def message_now(self, session: Session | Connection, notification_id: str):
         """A message's address as it is now, with its booking's projected status, client and start (None when
         it has no booking or none is projected), in one read; None when there is no such message."""
         return session.execute(self._statement(session, "message_now", self._message_now_statement),
@@ -231,7 +231,7 @@ class Repository:
             .values({name: bindparam(f"new_{name}", type_=self.b.c[name].type) for name in names})))
         session.execute(statement, {"key_booking_id": booking_id, **{f"new_{k}": v for k, v in values.items()}})
 
-    def has_later_treatment(self, session: Session, client_id: str, booking_id: str, after: datetime) -> bool:
+    def has_later_treatment(self, session: Session | Connection, client_id: str, booking_id: str, after: datetime) -> bool:
         """Does the client hold another treatment (booked or done) starting after `after`?"""
         found = session.execute(select(self.b.c.booking_id).where(
             self.b.c.client_id == client_id, self.b.c.booking_id != booking_id,
