@@ -228,6 +228,8 @@ def figures(args, load: Load, seconds: float, usage: dict, mail: int, loads: tup
            f"{report.ms((after.cpu_seconds - usage['servers before'][name].cpu_seconds) * 1000 / made)} | | |"
            for name, after in usage.get("servers after", {}).items()] if made else []),
         "",
+        *transactions_table(usage, made),
+        "",
         *([f"Whole machine: {report.ms(usage['machine'] * 1000 / made)} ms of CPU per booking "
            f"(PostgreSQL, RabbitMQ, the load generator and anything else running included; /proc/stat)."]
           if made and "machine" in usage else []),
@@ -242,6 +244,26 @@ def figures(args, load: Load, seconds: float, usage: dict, mail: int, loads: tup
            f"| {made / seconds:.1f} | {report.ms(booking_p99)} | {report.ms(month_p50)} | {report.ms(lag99)} "
            f"| {report.ms(total_cpu)} | {loads[1]} |")
     return "\n".join(lines), row
+
+
+def transactions_table(usage: dict, made: int) -> list[str]:
+    """PostgreSQL transactions per booking in each service's database: each costs a round trip or more and,
+    when it writes, a WAL flush."""
+    if not made or "transactions after" not in usage:
+        return []
+    rows = []
+    for name, (commits, rollbacks) in usage["transactions after"].items():
+        commits_before, rollbacks_before = usage["transactions before"][name]
+        rows.append(f"| {name} | {(commits - commits_before) / made:.1f} | {(rollbacks - rollbacks_before) / made:.1f} |")
+    return ["| database | transactions committed per booking | rolled back (read-only ones end so) |",
+            "|---|---|---|", *rows]
+
+
+def service_databases(env: dict) -> dict[str, str]:
+    """Each service's database name, from the URLs the system was started with."""
+    from sqlalchemy.engine import make_url
+
+    return {service: make_url(env[f"CLINIC_{service.upper()}_DATABASE_URL"]).database for service in SERVICES}
 
 
 def run(args) -> None:
@@ -281,6 +303,8 @@ def idle_availability(url: str, today: date, calls: int = 30) -> dict[str, list[
 
 
 def drive(args, system: RunningSystem, mailbox) -> None:
+    from clinic_shared.testing import POSTGRES_ADMIN_URL
+
     idle = idle_availability(system.url, datetime.now(timezone.utc).date())
     questionnaire = requests.get(system.url + "/api/screening/questionnaire", timeout=10).json()
     answers = {q["id"]: ELIGIBLE.get(q["id"], False) for q in questionnaire["questions"]}
@@ -297,6 +321,8 @@ def drive(args, system: RunningSystem, mailbox) -> None:
     usage = {"before": {name: report.tree_usage(pid) for name, pid in roots.items()}, "generator": time.process_time(),
              "machine": report.machine_cpu_seconds(),
              "servers before": {name: report.tree_usage(pid) for name, pid in servers.items()}}
+    databases = service_databases(system.env)
+    usage["transactions before"] = report.database_transactions(POSTGRES_ADMIN_URL, databases)
     profilers = start_profilers(args.profile, roots, args.seconds) if args.profile else []
     with load.lock:
         load.measuring = True
@@ -318,6 +344,7 @@ def drive(args, system: RunningSystem, mailbox) -> None:
     usage["generator"] = time.process_time() - usage["generator"]
     usage["machine"] = report.machine_cpu_seconds() - usage["machine"]
     usage["servers after"] = {name: report.tree_usage(pid) for name, pid in servers.items()}
+    usage["transactions after"] = report.database_transactions(POSTGRES_ADMIN_URL, databases)
     load.latency.update(idle)
     section, row = figures(args, load, seconds, usage, mailbox.received, tuple(loads))
     if not args.profile:  # sampling slows every process: a profiled run's figures stay out of RESULTS.md

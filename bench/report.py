@@ -100,6 +100,23 @@ def server_roots(proc: Path = Path("/proc")) -> dict[str, int]:
     return found
 
 
+def database_transactions(admin_url: str, names: dict[str, str]) -> dict[str, tuple[int, int]]:
+    """What pg_stat_database counts for each database so far, by our name for it: (commits, rollbacks).
+    PostgreSQL folds a backend's counts in within a second or so, which a run of tens of seconds absorbs."""
+    from sqlalchemy import bindparam, create_engine, text
+
+    engine = create_engine(admin_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT datname, xact_commit, xact_rollback FROM pg_stat_database "
+                                           "WHERE datname IN :names").bindparams(bindparam("names", expanding=True)),
+                                      {"names": list(names.values())}).all()
+    finally:
+        engine.dispose()
+    counts = {datname: (commits, rollbacks) for datname, commits, rollbacks in rows}
+    return {name: counts.get(database, (0, 0)) for name, database in names.items()}
+
+
 # ----- the machine ----------------------------------------------------------------------------
 
 def machine() -> str:

@@ -70,10 +70,38 @@ def test_figures_from_a_synthetic_run():
     run.lag_polled, run.lag_sent_at = [0.2, 0.4], [0.1, 0.3]
     usage = {"before": {"booking": report.TreeUsage(1.0, 0, 3)}, "after": {"booking": report.TreeUsage(2.0, 2048, 3)},
              "machine": 4.0, "servers before": {"PostgreSQL": report.TreeUsage(5.0, 0, 9)},
-             "servers after": {"PostgreSQL": report.TreeUsage(5.5, 0, 9)}}
+             "servers after": {"PostgreSQL": report.TreeUsage(5.5, 0, 9)},
+             "transactions before": {"booking": (1000, 10)}, "transactions after": {"booking": (1400, 35)}}
     section, row = bench_system.figures(Args, run, 10.0, usage, 50, ("1.00 / 1.00 / 1.00", "2.00 / 2.00 / 2.00"))
     assert "**5.0 bookings/s**" in section and "| booking | 20.0 | 2 | 3 |" in section
     assert "| booking | 50 | 40.0 | 40.0 | 40.0 |" in section and "p99 400.0 ms" in section
     assert "Whole machine: 80.0 ms of CPU per booking" in section
     assert "| PostgreSQL (the server: every database or vhost on it, other work's too) | 10.0 | | |" in section
     assert row.endswith("| 5.0 | 40.0 | 10.0 | 400.0 | 20.0 | 2.00 / 2.00 / 2.00 |")
+    assert "| booking | 8.0 | 0.5 |" in section  # (1400 - 1000) / 50 committed, (35 - 10) / 50 rolled back
+
+
+def test_database_transactions_are_read_from_postgresql(postgres_url_factory):
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from clinic_shared.testing import POSTGRES_ADMIN_URL
+
+    url = postgres_url_factory()
+    names = {"booking": make_url(url).database, "nowhere": "no_such_database"}
+    before = report.database_transactions(POSTGRES_ADMIN_URL, names)
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        for _ in range(5):
+            connection.execute(text("SELECT 1"))
+            connection.commit()
+        for _ in range(2):
+            connection.execute(text("SELECT 1"))
+            connection.rollback()
+        connection.execute(text("SELECT pg_stat_force_next_flush()"))  # this backend's counts, visible now
+        connection.commit()
+    engine.dispose()
+    after = report.database_transactions(POSTGRES_ADMIN_URL, names)
+    assert after["nowhere"] == (0, 0)
+    commits, rollbacks = (a - b for a, b in zip(after["booking"], before["booking"]))
+    assert commits >= 6 and rollbacks >= 2  # ours; the database's own creation may count too
