@@ -1,10 +1,12 @@
 """Reading and writing screenings. Callers own the transaction."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import bindparam, case, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from clinic_shared.attempts import normalise_email
@@ -134,10 +136,18 @@ def delete_client_sign_in_codes(session: Session, client_id: str) -> None:
 
 def note_activity(session: Session, client_id: str, at: datetime) -> None:
     """The client was active until `at` (kept if a later time is known): one upsert, on either database."""
-    insert = _dialect_insert(session)(client_activity).values(client_id=client_id, last_active_at=at)
+    session.execute(_note_activity(session.get_bind().dialect.name), {"client_id": client_id, "at": at})
+
+
+@functools.lru_cache(maxsize=None)
+def _note_activity(dialect: str):
+    """Built once per dialect, with bind parameters: every screening and every booking event runs it, and
+    building an upsert and its cache key cost more than sending it."""
+    insert = _INSERTS[dialect](client_activity).values(client_id=bindparam("client_id"),
+                                                       last_active_at=bindparam("at"))
     later = case((insert.excluded.last_active_at > client_activity.c.last_active_at, insert.excluded.last_active_at),
                  else_=client_activity.c.last_active_at)
-    session.execute(insert.on_conflict_do_update(index_elements=["client_id"], set_={"last_active_at": later}))
+    return insert.on_conflict_do_update(index_elements=["client_id"], set_={"last_active_at": later})
 
 
 def last_activity(session: Session, client_id: str) -> datetime | None:
@@ -203,9 +213,4 @@ def claim_daily_run(session: Session, name: str, now: datetime, next_run_at: dat
     return True
 
 
-def _dialect_insert(session: Session):
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}  # each with its ON CONFLICT
