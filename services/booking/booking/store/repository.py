@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from clinic_shared.db import UTCDateTime
 from clinic_shared.paging import Position, keyset
 
+from ..domain.clinic import LONGEST_BLOCK
 from ..domain.lifecycle import CANCELLED, COMPLETED, CONFIRMED
 from ..domain.practitioners import Busy
 from . import waitlist_repository
@@ -110,9 +111,20 @@ def booking_page(session: Session, client_id: str | None, start: datetime | None
     return session.execute(keyset(query, bookings.c.start_at, bookings.c.id, after, limit)).all()
 
 
-def _busy(start, end):
-    """Confirmed bookings that could clash with anything in [start, end): a wide window is cheap."""
-    return and_(bookings.c.status == CONFIRMED, bookings.c.start_at < end, bookings.c.blocked_until > start)
+def _busy(start, end, earliest_start):
+    """Confirmed bookings that could clash with anything in [start, end): a wide window is cheap.
+
+    `earliest_start` is start - LONGEST_BLOCK (`_window`): no booking that began before it blocks anything
+    after `start`, and with this lower bound on start_at the database reads the window's range of
+    ix_bookings_start instead of every confirmed booking there ever was (blocked_until > start alone bounds
+    no index: the exclusion constraint's, scanned whole, then filtered)."""
+    return and_(bookings.c.status == CONFIRMED, bookings.c.start_at < end, bookings.c.start_at > earliest_start,
+                bookings.c.blocked_until > start)
+
+
+def _window(start: datetime, end: datetime) -> dict:
+    """The bind parameters of `_busy` and `held_in` for [start, end)."""
+    return {"start": start, "end": end, "earliest_start": start - LONGEST_BLOCK}
 
 
 def _spacing_counts(client_id: str):
@@ -149,9 +161,9 @@ def _with_held(which_bookings, *extra: str):
         .where(waitlist_repository.held_in(bindparam("start"), bindparam("end"))))
 
 
-_BUSY_AND_HELD = _with_held(_busy(bindparam("start"), bindparam("end")))
-_AROUND_A_SESSION = _with_held(or_(_busy(bindparam("start"), bindparam("end")), _spacing_counts(bindparam("client_id"))),
-                               "status", "blocked_until")
+_BUSY = _busy(bindparam("start"), bindparam("end"), bindparam("earliest_start"))
+_BUSY_AND_HELD = _with_held(_BUSY)
+_AROUND_A_SESSION = _with_held(or_(_BUSY, _spacing_counts(bindparam("client_id"))), "status", "blocked_until")
 
 
 def busy_and_held(session: Session, start: datetime, end: datetime,
@@ -159,7 +171,7 @@ def busy_and_held(session: Session, start: datetime, end: datetime,
     """The confirmed bookings that could clash with anything in [start, end) (but `exclude_id`), and the
     waitlist offers holding time there (rows for waitlist_repository.as_busy), in one statement."""
     busy, held = [], []
-    for row in session.execute(_BUSY_AND_HELD, {"start": start, "end": end, "exclude_id": exclude_id or ""}):
+    for row in session.execute(_BUSY_AND_HELD, {**_window(start, end), "exclude_id": exclude_id or ""}):
         # By position (_with_held's order): a Row's attributes cost several times its indexes, and a month of
         # availability reads hundreds of rows.
         if row[0]:  # held
@@ -173,7 +185,7 @@ def around_a_session(session: Session, start: datetime, end: datetime, client_id
                      exclude_id: str | None = None) -> tuple[list[Busy], list[datetime], list]:
     """busy_and_held(start, end) and treatment_starts(client_id) in one statement (all indexed: the database
     ORs the bookings' two index scans); a booking in both lists comes back once and counts in each."""
-    rows = session.execute(_AROUND_A_SESSION, {"start": start, "end": end, "client_id": client_id,
+    rows = session.execute(_AROUND_A_SESSION, {**_window(start, end), "client_id": client_id,
                                                "exclude_id": exclude_id or ""}).all()
     bookings_around = [r for r in rows if not r.held]
     busy = [Busy(r.practitioner_id, r.start, r.end) for r in bookings_around
