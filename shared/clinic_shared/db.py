@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from . import request_transaction
 from .commit_outcome import ask_about_lost_commits, commits_attempted, count_commit  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
@@ -113,10 +114,21 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def transaction(session_factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
-    with session_factory() as session:
-        with session.begin():
+    """One unit of work: commit on success, roll back on any error. In a request whose token check began it
+    (`request_transaction`), the transaction the check read in is continued instead of a new one begun."""
+    session = request_transaction.take(session_factory)
+    if session is None:
+        with session_factory() as session:
+            with session.begin():
+                yield session
+        return
+    with session:  # closed at the end; rolled back there if the commit failed
+        try:
             yield session
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
 
 
 def database_ok(engine: Engine) -> bool:

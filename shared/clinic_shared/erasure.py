@@ -18,6 +18,7 @@ from typing import Callable
 from sqlalchemy import Column, MetaData, String, Table, delete, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import request_transaction
 from .db import UTCDateTime
 
 # Events whose data carries a client's contact (name, e-mail, phone): the ones an erasure removes from an outbox.
@@ -93,7 +94,7 @@ class ErasedClients:
             checked = self._cleared.get(client_id)
             if checked is not None and now - checked < self._recheck:  # never with the default of 0
                 return False
-        with self._sessions() as session:
+        with request_transaction.reading(self._sessions) as session:  # the request's own, where it shares one
             erased = is_erased(session, self._table, client_id)
         with self._lock:
             if erased:

@@ -18,7 +18,8 @@ blp = Blueprint("bookings", __name__, url_prefix="/api", description="Bookings")
 
 @blp.route("/bookings")
 class Bookings(MethodView):
-    @authorised(require_client)
+    # The client's revocation check reads in the booking's transaction (Scheduler.book: one, nothing before it).
+    @authorised(require_client, shares_transaction=True)
     @blp.arguments(BookingRequestSchema)
     @blp.arguments(IdempotencyHeaderSchema, location="headers")
     @blp.response(201, BookingSchema)
