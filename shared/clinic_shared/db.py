@@ -131,6 +131,17 @@ def transaction(session_factory: sessionmaker[Session]) -> Iterator[Session]:
         session.commit()
 
 
+@contextmanager
+def reads(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for reads that need no transaction around them: on PostgreSQL each statement runs on its own
+    (autocommit), which spares a BEGIN and a ROLLBACK round trip; under READ COMMITTED each statement had its own
+    snapshot anyway. SQLite's keep their BEGIN IMMEDIATE (see above)."""
+    with session_factory() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        yield session
+
+
 def database_ok(engine: Engine) -> bool:
     try:
         with engine.connect() as connection:

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from clinic_shared.datetimes import to_local_iso
-from clinic_shared.db import transaction
+from clinic_shared.db import reads, transaction
 from clinic_shared.errors import ApiError, validation_error
 from clinic_shared.audit import record_audit
 from clinic_shared.auth import Principal
@@ -428,7 +428,7 @@ class Scheduler:
         window_start, _ = repository.local_day_bounds(first, self.rules.timezone)
         _, window_end = repository.local_day_bounds(last, self.rules.timezone)
         now = self.clock()
-        with self.sessions() as session:
+        with reads(self.sessions) as session:  # two reads, no transaction needed around them
             closed = repository.closed_dates(session, first, last)
             busy, held = repository.busy_and_held(session, window_start, window_end)
         busy += waitlist_repository.as_busy(held, now)

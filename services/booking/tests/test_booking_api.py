@@ -375,8 +375,9 @@ def test_the_longest_block_the_rules_allow_is_still_read(make_clinic):
     """The reads of busy bookings look back LONGEST_BLOCK from a window's start, no further: a booking as long
     as the rules allow (a whole opening day on the autumn DST night: 25 hours less closing's 15 minutes), then
     the longest turnover, began well over a day before the next day's window and still takes its morning."""
-    clinic = make_clinic(practitioners=["Solo"], opens=time(0), closes=time(23, 45), open_weekdays=frozenset(range(7)),
-                         consultation_minutes=24 * 60 + 45, turnover_minutes=MAX_TURNOVER_MINUTES)
+    clinic = make_clinic(practitioners=["Solo"], opens=time(0), closes=time(23, 45),
+                         open_weekdays=frozenset(range(7)), consultation_minutes=24 * 60 + 45,
+                         turnover_minutes=MAX_TURNOVER_MINUTES)
     clinic.clock.now = datetime(2026, 10, 1, 9, tzinfo=LONDON)
     fall_back = date(2026, 10, 25)  # the clocks go back at 02:00: this local day lasts 25 hours
     booked = clinic.book(clinic.screen(), at(fall_back, 0), areas=(), type_="consultation")

@@ -171,7 +171,8 @@ def busy_and_held(session: Session, start: datetime, end: datetime,
     """The confirmed bookings that could clash with anything in [start, end) (but `exclude_id`), and the
     waitlist offers holding time there (rows for waitlist_repository.as_busy), in one statement."""
     busy, held = [], []
-    for row in session.execute(_BUSY_AND_HELD, {**_window(start, end), "exclude_id": exclude_id or ""}):
+    # All rows at once (fetchall): iterating the result fetched them one by one, a call into the driver each.
+    for row in session.execute(_BUSY_AND_HELD, {**_window(start, end), "exclude_id": exclude_id or ""}).all():
         # By position (_with_held's order): a Row's attributes cost several times its indexes, and a month of
         # availability reads hundreds of rows.
         if row[0]:  # held
