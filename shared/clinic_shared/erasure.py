@@ -10,12 +10,13 @@ service also keeps the ids of the clients it has erased (`erased_clients`), for 
 """
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import Column, MetaData, String, Table, delete, select, text
+from sqlalchemy import Column, MetaData, String, Table, bindparam, delete, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import request_transaction
@@ -46,7 +47,14 @@ def guard_client(session: Session, client_id: str) -> None:
 
 
 def is_erased(session: Session, table: Table, client_id: str) -> bool:
-    return session.execute(select(table.c.client_id).where(table.c.client_id == client_id)).first() is not None
+    return session.execute(_erased_query(table), {"client_id": client_id}).first() is not None
+
+
+@functools.lru_cache(maxsize=None)
+def _erased_query(table: Table):
+    """Built once per table, with a bind parameter: the revocation check runs it on every client request, and
+    building it each time (and its cache key) cost as much as executing it."""
+    return select(table.c.client_id).where(table.c.client_id == bindparam("client_id"))
 
 
 def mark_erased(session: Session, table: Table, client_id: str, at: datetime) -> bool:
