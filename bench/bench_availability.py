@@ -22,6 +22,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from clinic_shared.db import make_session_factory  # noqa: E402
+try:  # older code reads in a transaction
+    from clinic_shared.db import reads  # noqa: E402
+except ImportError:
+    reads = None
 from clinic_shared.migrations import upgrade  # noqa: E402
 from clinic_shared.testing import POSTGRES_ADMIN_URL, port_open, postgres_databases  # noqa: E402
 
@@ -81,6 +85,9 @@ def run(database_url: str, profile: bool) -> None:
     def sql_only():
         window_start, _ = repository.local_day_bounds(MONTH[0], rules.timezone)
         _, window_end = repository.local_day_bounds(MONTH[1], rules.timezone)
+        if hasattr(repository, "busy_held_and_closed"):  # one read, in autocommit, as the Scheduler makes it
+            with reads(sessions) as session:
+                return repository.busy_held_and_closed(session, window_start, window_end, *MONTH)[0]
         with sessions() as session:
             repository.closed_dates(session, *MONTH)
             if hasattr(repository, "busy_and_held"):  # the waitlist's holds read with the bookings

@@ -21,7 +21,7 @@ from typing import Callable
 from flask import Request, g
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 
-from . import roles
+from . import request_transaction, roles
 from .errors import ApiError
 from .staff_sessions import OPERATOR, StaffIdentity, StaffSessions, looks_like_session_token
 
@@ -179,13 +179,19 @@ def _staff_with(principal: Principal, permission: str | None) -> Principal:
     return principal
 
 
-def authorised(check: Callable[[], Principal | None]):
+def authorised(check: Callable[[], Principal | None], shares_transaction: bool = False):
     """Decorate a view method (outermost, above flask-smorest's decorators): `check` runs before the
     body is parsed, so a bad body without a token is still 401 and a client on a staff endpoint 403,
-    not 422. The principal it returns is `g.principal` for the view."""
+    not 422. The principal it returns is `g.principal` for the view.
+
+    `shares_transaction`: the check's database read (the revocation check) begins the transaction the view's
+    `db.transaction` then continues (clinic_shared.request_transaction): only for a view whose database work
+    is that one transaction, with no read of its own before it."""
     def decorate(view):
         @functools.wraps(view)  # keeps flask-smorest's documentation attributes
         def wrapper(*args, **kwargs):
+            if shares_transaction:
+                request_transaction.offer()
             g.principal = check()
             return view(*args, **kwargs)
         return wrapper

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from . import request_transaction
 from .commit_outcome import ask_about_lost_commits, commits_attempted, count_commit  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
@@ -113,10 +114,32 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def transaction(session_factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
-    with session_factory() as session:
-        with session.begin():
+    """One unit of work: commit on success, roll back on any error. In a request whose token check began it
+    (`request_transaction`), the transaction the check read in is continued instead of a new one begun."""
+    session = request_transaction.take(session_factory)
+    if session is None:
+        with session_factory() as session:
+            with session.begin():
+                yield session
+        return
+    with session:  # closed at the end; rolled back there if the commit failed
+        try:
             yield session
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
+
+
+@contextmanager
+def reads(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for reads that need no transaction around them: on PostgreSQL each statement runs on its own
+    (autocommit), which spares a BEGIN and a ROLLBACK round trip; under READ COMMITTED each statement had its own
+    snapshot anyway. SQLite's keep their BEGIN IMMEDIATE (see above)."""
+    with session_factory() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        yield session
 
 
 def database_ok(engine: Engine) -> bool:

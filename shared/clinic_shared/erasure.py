@@ -10,14 +10,16 @@ service also keeps the ids of the clients it has erased (`erased_clients`), for 
 """
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import Column, MetaData, String, Table, delete, select, text
+from sqlalchemy import Column, MetaData, String, Table, bindparam, delete, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import request_transaction
 from .db import UTCDateTime
 
 # Events whose data carries a client's contact (name, e-mail, phone): the ones an erasure removes from an outbox.
@@ -45,7 +47,14 @@ def guard_client(session: Session, client_id: str) -> None:
 
 
 def is_erased(session: Session, table: Table, client_id: str) -> bool:
-    return session.execute(select(table.c.client_id).where(table.c.client_id == client_id)).first() is not None
+    return session.execute(_erased_query(table), {"client_id": client_id}).first() is not None
+
+
+@functools.lru_cache(maxsize=None)
+def _erased_query(table: Table):
+    """Built once per table, with a bind parameter: the revocation check runs it on every client request, and
+    building it each time (and its cache key) cost as much as executing it."""
+    return select(table.c.client_id).where(table.c.client_id == bindparam("client_id"))
 
 
 def mark_erased(session: Session, table: Table, client_id: str, at: datetime) -> bool:
@@ -93,7 +102,7 @@ class ErasedClients:
             checked = self._cleared.get(client_id)
             if checked is not None and now - checked < self._recheck:  # never with the default of 0
                 return False
-        with self._sessions() as session:
+        with request_transaction.reading(self._sessions) as session:  # the request's own, where it shares one
             erased = is_erased(session, self._table, client_id)
         with self._lock:
             if erased:

@@ -14,6 +14,7 @@ from flask import Flask, g, jsonify, request
 from flask_smorest import Api
 from marshmallow import Schema, fields
 
+from . import request_transaction
 from .database_retry import install_database_retry
 from .errors import MAX_BODY_BYTES, register_error_handlers
 from .request_guards import install_request_guards
@@ -56,6 +57,7 @@ def create_service_app(name: str, title: str, health_checks: Mapping[str, Callab
     install_request_guards(app)
     install_database_retry(app)
     app.after_request(_echo_request_id)
+    app.teardown_request(request_transaction.discard)  # one the token check began and the view never continued
 
     @app.get("/health")
     def health():

@@ -5,14 +5,15 @@ import json
 from datetime import datetime, timezone
 
 import pytest
-from flask import Flask
-from sqlalchemy import MetaData, select
+from flask import Flask, abort, g, request
+from sqlalchemy import MetaData, event, select
 
-from clinic_shared.auth import TokenAuthority
+from clinic_shared.auth import TokenAuthority, authorised
 from clinic_shared.db import make_engine, make_session_factory, transaction
 from clinic_shared.erasure import ErasedClients, erased_clients_table, forget_client_events, is_erased, mark_erased
 from clinic_shared.errors import ApiError
 from clinic_shared.outbox import add_event, outbox_table
+from clinic_shared.web import create_service_app
 
 AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -115,3 +116,34 @@ def test_an_erased_client_stays_refused_without_asking_the_database_again(store)
     now[0] = 5.0
     assert revoked("c1")  # kept: an erased client never comes back
     assert not revoked("c2")
+
+
+def test_a_shared_transaction_serves_the_revocation_check_and_the_view(store):
+    """authorised(..., shares_transaction=True): the check's read begins the transaction the view's
+    `transaction` continues (one connection, one transaction); one the view never continued ends with the
+    request; without the flag the check reads in a session of its own."""
+    sessions, tables = store
+    engine = sessions.kw["bind"]
+    authority = TokenAuthority("secret", "staff-token", 3600, revoked=ErasedClients(sessions, tables["erased"]))
+    app, _ = create_service_app("test", "test", {})
+
+    def book():
+        with transaction(sessions) as session:
+            assert not is_erased(session, tables["erased"], g.principal.client_id)
+            return {"client": g.principal.client_id}
+
+    app.add_url_rule("/shared", "shared", authorised(lambda: authority.require_client(request), True)(book),
+                     methods=["POST"])
+    app.add_url_rule("/own", "own", authorised(lambda: authority.require_client(request))(book), methods=["POST"])
+    app.add_url_rule("/refused", "refused", authorised(lambda: authority.require_client(request), True)(
+        lambda: abort(422)), methods=["POST"])
+    taken = []
+    event.listen(engine, "checkout", lambda *args: taken.append(1))
+    headers = {"Authorization": f"Bearer {authority.issue_client_token('c1')}"}
+    http = app.test_client()
+    assert http.post("/shared", headers=headers).get_json() == {"client": "c1"} and len(taken) == 1
+    assert http.post("/own", headers=headers).status_code == 200 and len(taken) == 3
+    assert http.post("/refused", headers=headers).status_code == 422 and engine.pool.checkedout() == 0
+    with transaction(sessions) as session:
+        mark_erased(session, tables["erased"], "c1", AT)
+    assert http.post("/shared", headers=headers).status_code == 401 and engine.pool.checkedout() == 0

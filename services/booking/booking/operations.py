@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from clinic_shared.datetimes import to_local_iso
-from clinic_shared.db import transaction
+from clinic_shared.db import reads, transaction
 from clinic_shared.errors import ApiError, validation_error
 from clinic_shared.audit import record_audit
 from clinic_shared.auth import Principal
@@ -192,16 +192,17 @@ class Scheduler:
         check_screening(ScreeningStatus(screening.outcome, screening.valid_until), booking_type, now)
         day = start.astimezone(self.rules.timezone).date()
         repository.guard_day(session, day, exclusive=False)
-        closed = repository.closed_dates(session, day, day)
         margin = timedelta(days=1)  # a whole day around it: enough for turnover and the day's load
         # The session's length needs nothing read (and is check_session's first check, so errors come in the
-        # same order): the window of busy practitioners is known before reading, and both reads are one statement.
+        # same order): the window of busy practitioners is known before reading, and all reads are one statement,
+        # after the day's lock (so a closure committed before it is seen).
         window = (start - margin, start + duration_of(booking_type, areas, self.rules) + margin)
         if booking_type == TREATMENT:
-            busy, others, held = repository.around_a_session(session, *window, screening.client_id, exclude_id)
+            busy, others, held, closed = repository.around_a_session(session, *window, screening.client_id, day,
+                                                                     exclude_id)
             others += list(extra_starts)
         else:
-            (busy, held), others = repository.busy_and_held(session, *window, exclude_id), []
+            (busy, held, closed), others = repository.busy_held_and_closed(session, *window, day, day, exclude_id), []
         # Time held for a waiting client's offer is taken for everyone else (booking README "Waitlist").
         busy += waitlist_repository.as_busy(held, now, except_client=screening.client_id)
         end = check_session(booking_type, areas, start, now, self.rules, closed, others)
@@ -428,9 +429,8 @@ class Scheduler:
         window_start, _ = repository.local_day_bounds(first, self.rules.timezone)
         _, window_end = repository.local_day_bounds(last, self.rules.timezone)
         now = self.clock()
-        with self.sessions() as session:
-            closed = repository.closed_dates(session, first, last)
-            busy, held = repository.busy_and_held(session, window_start, window_end)
+        with reads(self.sessions) as session:  # one read: no transaction needed around it
+            busy, held, closed = repository.busy_held_and_closed(session, window_start, window_end, first, last)
         busy += waitlist_repository.as_busy(held, now)
         return range_slots(first, last, duration, self.rules, now, busy, closed)
 

@@ -10,7 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from booking.domain.clinic import LONGEST_BLOCK, MAX_TURNOVER_MINUTES
 from booking.settings import load_booking_settings
+from booking.store import repository
 from booking.store.tables import bookings, outbox
 from clinic_shared.events import make_envelope
 
@@ -367,6 +369,28 @@ def test_availability_of_a_range_and_closed_days(clinic):
     assert clinic.http.get("/api/availability?date=2026-11-10&areas=neck&areas=elbow").status_code == 422
     repeated = clinic.http.get("/api/availability?date=2026-11-10&areas=neck&areas=hands").get_json()["slots"]
     assert repeated == clinic.http.get("/api/availability?date=2026-11-10&areas=neck,hands").get_json()["slots"]
+
+
+def test_the_longest_block_the_rules_allow_is_still_read(make_clinic):
+    """The reads of busy bookings look back LONGEST_BLOCK from a window's start, no further: a booking as long
+    as the rules allow (a whole opening day on the autumn DST night: 25 hours less closing's 15 minutes), then
+    the longest turnover, began well over a day before the next day's window and still takes its morning."""
+    clinic = make_clinic(practitioners=["Solo"], opens=time(0), closes=time(23, 45),
+                         open_weekdays=frozenset(range(7)), consultation_minutes=24 * 60 + 45,
+                         turnover_minutes=MAX_TURNOVER_MINUTES)
+    clinic.clock.now = datetime(2026, 10, 1, 9, tzinfo=LONDON)
+    fall_back = date(2026, 10, 25)  # the clocks go back at 02:00: this local day lasts 25 hours
+    booked = clinic.book(clinic.screen(), at(fall_back, 0), areas=(), type_="consultation")
+    assert booked.status_code == 201, booked.get_json()
+    with clinic.sessions() as session:
+        row = session.execute(select(bookings).where(bookings.c.id == booked.get_json()["id"])).one()
+        # A window that starts in the block's last minute, 36 hours 44 minutes after the booking began.
+        busy, _ = repository.busy_and_held(session, row.blocked_until - timedelta(minutes=1), row.blocked_until)
+    assert LONGEST_BLOCK - timedelta(minutes=15) <= row.blocked_until - row.start_at < LONGEST_BLOCK
+    assert [b.start for b in busy] == [row.start_at]
+    # It blocks the next day until 11:45 (23:45 and 12 hours' turnover), 36 hours after it began.
+    next_day = clinic.http.get("/api/availability?date=2026-10-26&areas=face").get_json()["slots"]
+    assert next_day[0]["start"] == at(date(2026, 10, 26), 11, 45).isoformat()
 
 
 # ----- closures ------------------------------------------------------------------------------

@@ -41,3 +41,15 @@ def test_the_answer_is_the_schemas_dump_byte_for_byte(clinic, query, args):
     assert response.get_data() == expected.get_data()
     assert response.headers["Content-Type"] == expected.headers["Content-Type"]
     assert response.headers["Content-Length"] == expected.headers["Content-Length"]
+
+
+def test_a_provider_that_writes_otherwise_still_writes_the_answer(clinic):
+    """In debug mode Flask's provider indents: the answer is then its, not the compact text written directly."""
+    clinic.app.debug = True
+    try:
+        expected = schema_answer(clinic, datetime(2026, 11, 10).date(), datetime(2026, 11, 10).date(), "treatment",
+                                 ["face"])
+        response = clinic.http.get("/api/availability?date=2026-11-10&areas=face")
+    finally:
+        clinic.app.debug = False
+    assert response.get_data() == expected.get_data() and b'\n  "slots"' in response.get_data()

@@ -10,6 +10,7 @@ from clinic_shared.datetimes import to_local_iso
 
 from booking.domain.availability import day_slots, days_between
 from booking.domain.booking_rules import check_session
+from booking.domain.clinic import MAX_TURNOVER_MINUTES
 from booking.domain.courses import course_shape_errors, course_starts
 from booking.domain.hours import check_grid, check_opening_hours, grid_starts, is_open_day, on_grid
 from booking.domain.practitioners import Busy, choose_practitioner, free_practitioners
@@ -78,6 +79,10 @@ def test_areas_from_json_and_unknown_overrides_refused():
     assert len(settings.rules.practitioners) == 3 and settings.rules.spacing_days == 42
     with pytest.raises(TypeError):
         load_booking_settings(env, opening_time="09:00")
+    # Turnover is kept under half a day: the reads of busy bookings look back LONGEST_BLOCK, no further.
+    assert load_booking_settings(env, turnover_minutes=MAX_TURNOVER_MINUTES).rules.turnover_minutes == 720
+    with pytest.raises(ValueError):
+        load_booking_settings({**env, "CLINIC_BOOKING_TURNOVER_MINUTES": str(MAX_TURNOVER_MINUTES + 1)})
 
 
 def test_same_names_get_distinct_ids_and_an_empty_list_is_refused():

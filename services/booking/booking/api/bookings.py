@@ -18,9 +18,11 @@ blp = Blueprint("bookings", __name__, url_prefix="/api", description="Bookings")
 
 @blp.route("/bookings")
 class Bookings(MethodView):
-    @authorised(require_client)
-    @blp.arguments(BookingRequestSchema)
-    @blp.arguments(IdempotencyHeaderSchema, location="headers")
+    # The client's revocation check reads in the booking's transaction (Scheduler.book: one, nothing before it).
+    @authorised(require_client, shares_transaction=True)
+    # Instances, not classes: webargs would build a schema from a class on every request (its fields deep-copied).
+    @blp.arguments(BookingRequestSchema())
+    @blp.arguments(IdempotencyHeaderSchema(), location="headers")
     @blp.response(201, BookingSchema)
     @blp.alt_response(200, schema=BookingSchema, description="The same Idempotency-Key and body again")
     def post(self, body, headers):

@@ -2,10 +2,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import time
+from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
 from clinic_shared.catalog import TreatmentArea as Area  # noqa: F401  (the booking rules call it Area)
+
+# A booking starts and ends inside one open day's hours (hours.check_opening_hours): on the longest local day
+# (the autumn DST night) that is under 25 hours of real time. It blocks its practitioner turnover longer, and
+# turnover is kept under MAX_TURNOVER_MINUTES. So no booking blocks for LONGEST_BLOCK or more: the reads of the
+# bookings around a time look back that far and no further (store.repository), whichever rules held when each
+# booking was made.
+MAX_TURNOVER_MINUTES = 12 * 60
+LONGEST_BLOCK = timedelta(hours=25, minutes=MAX_TURNOVER_MINUTES)
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,10 @@ class ClinicRules:
     change_notice_hours: int = 24  # a client may cancel or reschedule up to this long before the start
     contact_phone: str = "+44 20 7946 0000"  # how to reach the clinic when it is too late to change online
     contact_email: str = "hello@ikclinics.example"
+
+    def __post_init__(self):
+        if not 0 <= self.turnover_minutes <= MAX_TURNOVER_MINUTES:  # LONGEST_BLOCK counts on it
+            raise ValueError(f"turnover_minutes must be between 0 and {MAX_TURNOVER_MINUTES}")
 
     def area(self, area_id: str) -> Area | None:
         return next((a for a in self.areas if a.id == area_id), None)

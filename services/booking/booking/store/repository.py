@@ -10,13 +10,14 @@ from datetime import date, datetime, timedelta
 from typing import Iterable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import (and_, bindparam, delete, false, func, literal, null, or_, select, text, true, type_coerce,
-                        union_all, update)
+from sqlalchemy import (Date, and_, bindparam, cast, delete, false, func, literal, null, or_, select, text, true,
+                        type_coerce, union_all, update)
 from sqlalchemy.orm import Session
 
 from clinic_shared.db import UTCDateTime
 from clinic_shared.paging import Position, keyset
 
+from ..domain.clinic import LONGEST_BLOCK
 from ..domain.lifecycle import CANCELLED, COMPLETED, CONFIRMED
 from ..domain.practitioners import Busy
 from . import waitlist_repository
@@ -110,9 +111,20 @@ def booking_page(session: Session, client_id: str | None, start: datetime | None
     return session.execute(keyset(query, bookings.c.start_at, bookings.c.id, after, limit)).all()
 
 
-def _busy(start, end):
-    """Confirmed bookings that could clash with anything in [start, end): a wide window is cheap."""
-    return and_(bookings.c.status == CONFIRMED, bookings.c.start_at < end, bookings.c.blocked_until > start)
+def _busy(start, end, earliest_start):
+    """Confirmed bookings that could clash with anything in [start, end): a wide window is cheap.
+
+    `earliest_start` is start - LONGEST_BLOCK (`_window`): no booking that began before it blocks anything
+    after `start`, and with this lower bound on start_at the database reads the window's range of
+    ix_bookings_start instead of every confirmed booking there ever was (blocked_until > start alone bounds
+    no index: the exclusion constraint's, scanned whole, then filtered)."""
+    return and_(bookings.c.status == CONFIRMED, bookings.c.start_at < end, bookings.c.start_at > earliest_start,
+                bookings.c.blocked_until > start)
+
+
+def _window(start: datetime, end: datetime) -> dict:
+    """The bind parameters of `_busy` and `held_in` for [start, end)."""
+    return {"start": start, "end": end, "earliest_start": start - LONGEST_BLOCK}
 
 
 def _spacing_counts(client_id: str):
@@ -132,55 +144,87 @@ def treatment_starts(session: Session, client_id: str, exclude_id: str | None = 
 # Time a waitlist offer holds is taken like a booking's (booking README "Waitlist"), so every read of the bookings
 # that could clash with a session also reads the offers that could, in the same statement: bookings and offers
 # as rows of one shape, `held` telling them apart. Each read takes only the columns its callers use: a month of
-# availability converts every timestamp it reads.
-def _with_held(which_bookings, *extra: str):
+# availability converts every timestamp it reads. The reads that judge a session or a range of days take the
+# closures of those days with them too (`closed`): one statement less per booking and per availability request.
+def _with_held(which_bookings, *extra: str, closures_too: bool = False):
     """Rows of the bookings `which_bookings` (but `exclude_id`) and of the offers held in [start, end): held,
     practitioner_id, start, end, client_id, type, expires_at (None for a booking), then the `extra` columns,
-    which an offer has too (its entry's `status`, its `blocked_until`)."""
+    which an offer has too (its entry's `status`, its `blocked_until`). With `closures_too`, then a `closed`
+    column: None in those rows, and one row per closure from `first` to `last` with only `closed` set."""
     offer_columns = {"status": waitlist.c.status, "blocked_until": waitlist.c.offer_blocked_until}
-    return union_all(
+    # Typed (a CAST): PostgreSQL would take two untyped NULLs for text, which no date unites with.
+    no_closure = (cast(null(), Date()).label("closed"),) if closures_too else ()
+    parts = [
         select(false().label("held"), bookings.c.practitioner_id, bookings.c.start_at.label("start"),
                bookings.c.end_at.label("end"), bookings.c.client_id, bookings.c.type,
-               type_coerce(null(), UTCDateTime()).label("expires_at"), *(bookings.c[c] for c in extra))
+               type_coerce(null(), UTCDateTime()).label("expires_at"), *(bookings.c[c] for c in extra), *no_closure)
         .where(which_bookings, bookings.c.id != bindparam("exclude_id")),
         select(true().label("held"), waitlist.c.offer_practitioner_id.label("practitioner_id"),
                waitlist.c.offer_start.label("start"), waitlist.c.offer_end.label("end"), waitlist.c.client_id,
-               waitlist.c.type, waitlist.c.expires_at, *(offer_columns[c].label(c) for c in extra))
-        .where(waitlist_repository.held_in(bindparam("start"), bindparam("end"))))
+               waitlist.c.type, waitlist.c.expires_at, *(offer_columns[c].label(c) for c in extra), *no_closure)
+        .where(waitlist_repository.held_in(bindparam("start"), bindparam("end"))),
+    ]
+    if closures_too:
+        nothing = [null().label(c) for c in ("held", "practitioner_id", "start", "end", "client_id", "type",
+                                              "expires_at", *extra)]
+        parts.append(select(*nothing, closures.c.date.label("closed")).where(_CLOSED_BETWEEN))
+    return union_all(*parts)
 
 
-_BUSY_AND_HELD = _with_held(_busy(bindparam("start"), bindparam("end")))
-_AROUND_A_SESSION = _with_held(or_(_busy(bindparam("start"), bindparam("end")), _spacing_counts(bindparam("client_id"))),
-                               "status", "blocked_until")
+_CLOSED_BETWEEN = and_(closures.c.date >= bindparam("first"), closures.c.date <= bindparam("last"))
+_BUSY = _busy(bindparam("start"), bindparam("end"), bindparam("earliest_start"))
+_BUSY_AND_HELD = _with_held(_BUSY)
+_BUSY_HELD_AND_CLOSED = _with_held(_BUSY, closures_too=True)
+_AROUND_A_SESSION = _with_held(or_(_BUSY, _spacing_counts(bindparam("client_id"))), "status", "blocked_until",
+                               closures_too=True)
 
 
 def busy_and_held(session: Session, start: datetime, end: datetime,
                   exclude_id: str | None = None) -> tuple[list[Busy], list]:
     """The confirmed bookings that could clash with anything in [start, end) (but `exclude_id`), and the
     waitlist offers holding time there (rows for waitlist_repository.as_busy), in one statement."""
-    busy, held = [], []
-    for row in session.execute(_BUSY_AND_HELD, {"start": start, "end": end, "exclude_id": exclude_id or ""}):
-        # By position (_with_held's order): a Row's attributes cost several times its indexes, and a month of
-        # availability reads hundreds of rows.
-        if row[0]:  # held
-            held.append(row)
-        else:
-            busy.append(Busy(row[1], row[2], row[3]))  # practitioner_id, start, end
+    busy, held, _ = _busy_rows(session.execute(
+        _BUSY_AND_HELD, {**_window(start, end), "exclude_id": exclude_id or ""}).all())
     return busy, held
 
 
-def around_a_session(session: Session, start: datetime, end: datetime, client_id: str,
-                     exclude_id: str | None = None) -> tuple[list[Busy], list[datetime], list]:
-    """busy_and_held(start, end) and treatment_starts(client_id) in one statement (all indexed: the database
-    ORs the bookings' two index scans); a booking in both lists comes back once and counts in each."""
-    rows = session.execute(_AROUND_A_SESSION, {"start": start, "end": end, "client_id": client_id,
-                                               "exclude_id": exclude_id or ""}).all()
-    bookings_around = [r for r in rows if not r.held]
+def busy_held_and_closed(session: Session, start: datetime, end: datetime, first: date, last: date,
+                         exclude_id: str | None = None) -> tuple[list[Busy], list, set[date]]:
+    """busy_and_held(start, end) and closed_dates(first, last), in one statement."""
+    return _busy_rows(session.execute(_BUSY_HELD_AND_CLOSED, {
+        **_window(start, end), "exclude_id": exclude_id or "", "first": first, "last": last}).all())
+
+
+def _busy_rows(rows) -> tuple[list[Busy], list, set[date]]:
+    """Rows of _with_held as (busy bookings, held offers, closed dates). All rows were fetched at once (`all`):
+    iterating the result fetched them one by one, a call into the driver each."""
+    busy, held, closed = [], [], set()
+    for row in rows:
+        # By position (_with_held's order): a Row's attributes cost several times its indexes, and a month of
+        # availability reads hundreds of rows.
+        if row[0] is None:  # a closure: only its date (the last column)
+            closed.add(row[-1])
+        elif row[0]:  # held
+            held.append(row)
+        else:
+            busy.append(Busy(row[1], row[2], row[3]))  # practitioner_id, start, end
+    return busy, held, closed
+
+
+def around_a_session(session: Session, start: datetime, end: datetime, client_id: str, day: date,
+                     exclude_id: str | None = None) -> tuple[list[Busy], list[datetime], list, set[date]]:
+    """busy_and_held(start, end), treatment_starts(client_id) and closed_dates(day, day) in one statement (all
+    indexed: the database ORs the bookings' two index scans); a booking in both lists comes back once and
+    counts in each."""
+    rows = session.execute(_AROUND_A_SESSION, {**_window(start, end), "client_id": client_id,
+                                               "exclude_id": exclude_id or "", "first": day, "last": day}).all()
+    closed = {r.closed for r in rows if r.held is None}
+    bookings_around = [r for r in rows if r.held is not None and not r.held]
     busy = [Busy(r.practitioner_id, r.start, r.end) for r in bookings_around
             if r.status == CONFIRMED and r.start < end and r.blocked_until > start]
     starts = [r.start for r in bookings_around
               if r.client_id == client_id and r.type == "treatment" and r.status in (CONFIRMED, COMPLETED)]
-    return busy, starts, [r for r in rows if r.held]
+    return busy, starts, [r for r in rows if r.held], closed
 
 
 _DAY_LOCK_NAMESPACE = 0x424B << 32  # "BK": keeps these advisory lock keys apart from anyone else's
