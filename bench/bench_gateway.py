@@ -193,8 +193,8 @@ def main(argv=None) -> None:
     parser.add_argument("--rate-limit", default="off", help="CLINIC_RATE_LIMIT for the gateway (default off)")
     parser.add_argument("--profile", type=Path, help="record the gateway with py-spy into this file")
     parser.add_argument("--redis", help="CLINIC_REDIS_URL: count the rate limit in this Redis")
-    measure(parser.parse_args(argv))
+    measure(parser.parse_args([] if argv is None else argv))  # bench/run.py calls main() with its own argv
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
