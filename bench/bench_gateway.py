@@ -37,10 +37,10 @@ REPO = BENCH.parent
 sys.path[:0] = [str(BENCH), str(REPO / "tests")]
 
 import report  # noqa: E402
+from clinic_shared.settings import SERVICES  # noqa: E402
 from clinic_shared.testing import free_port  # noqa: E402
 from system import procfile_commands, system_env  # noqa: E402
 
-SERVICES = ("screening", "booking", "notifications", "staff")
 WARMUP_ROUNDS = 25  # per client, before the count starts (connections opened, code paths warm)
 SCREENING = json.dumps({"client": {"name": "Bench Client", "email": "bench@example.org"}, "areas": ["face"],
                         "answers": {"active_acne": False, "eczema": False, "psoriasis": False,
