@@ -170,7 +170,8 @@ def measure(args) -> None:
             gateway.wait(timeout=30)
             upstream.terminate()
     requests = len(waits)
-    print(f"gateway as the Procfile starts it, rate limit {args.rate_limit}{' in Redis' if args.redis else ''}: {requests} requests by "
+    where = " in Redis" if args.redis else ""
+    print(f"gateway as the Procfile starts it, rate limit {args.rate_limit}{where}: {requests} requests by "
           f"{args.clients} clients in {seconds:.1f} s")
     print(f"| CPU ms per forwarded request | {cpu * 1000 / requests:.3f} |")
     print(f"| requests per second | {requests / seconds:.0f} |")
