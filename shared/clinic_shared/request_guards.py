@@ -147,14 +147,20 @@ def nul_field(value, path: str = "") -> str | None:
 def refuse_nul_characters():
     if "\x00" in request.path:
         return error_response(404, message="There is no endpoint or resource at that path.")
-    query = request.query_string.decode("latin-1")
-    for name, value in parse_qsl(query, keep_blank_values=True, encoding="latin-1"):
-        if "\x00" in name or "\x00" in value:
-            return _refused(name.replace("\x00", "") or "query")
+    # This runs before every request of every service, so what cannot hold a NUL is neither parsed nor walked:
+    # a query decodes to one only from "%00" or a raw NUL, and UTF-8 JSON holds one only as the escape \u0000
+    # (a body with a raw NUL byte, UTF-16 or UTF-32 JSON among them, is walked).
+    query = request.query_string
+    if b"%00" in query or b"\x00" in query:
+        for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True, encoding="latin-1"):
+            if "\x00" in name or "\x00" in value:
+                return _refused(name.replace("\x00", "") or "query")
     if request.method in ("POST", "PUT", "PATCH") and request.is_json:
-        field = nul_field(request.get_json(silent=True, cache=True))
-        if field:
-            return _refused(field.replace("\x00", ""))
+        body = request.get_data(cache=True)
+        if b"\\u0000" in body or b"\x00" in body:
+            field = nul_field(request.get_json(silent=True, cache=True))
+            if field:
+                return _refused(field.replace("\x00", ""))
     return None
 
 

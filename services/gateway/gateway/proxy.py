@@ -12,8 +12,12 @@ from clinic_shared.web import request_id
 
 from .routing import owner_of
 
-FORWARDED_REQUEST_HEADERS = ("Content-Type", "Authorization", "Idempotency-Key", "If-Match")
-RETURNED_RESPONSE_HEADERS = ("Content-Type", "Retry-After", "Location", "Allow")
+# The forwarded request headers, by the WSGI environ key each arrives under: read from the environ directly,
+# since every lookup through `request.headers` costs a Werkzeug header view and a context-local lookup.
+FORWARDED_REQUEST_HEADERS = {"Content-Type": "CONTENT_TYPE", "Authorization": "HTTP_AUTHORIZATION",
+                             "Idempotency-Key": "HTTP_IDEMPOTENCY_KEY", "If-Match": "HTTP_IF_MATCH"}
+# The returned response headers, by their lower-case names (the answer's headers are read in one pass).
+RETURNED_RESPONSE_HEADERS = {name.lower(): name for name in ("Content-Type", "Retry-After", "Location", "Allow")}
 # OPTIONS too: the owning service answers it with the methods that path really has (`Allow`).
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -22,17 +26,18 @@ blp = Blueprint("proxy", __name__)
 
 @blp.route("/api/<path:rest>", methods=METHODS)
 def forward(rest: str):
-    service = owner_of(request.path)
+    path = request.path
+    service = owner_of(path)
     if service is None:
-        allowed = _own_methods(request.path)
+        allowed = _own_methods(path)
         if allowed:  # a path of the gateway itself (GET /api/health), asked with another method
             return error_response(405, headers={"Allow": ", ".join(sorted(allowed))})
-        raise ApiError(404, "not_found", f"There is no endpoint at {request.path}.")
-    headers = {name: request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in request.headers}
+        raise ApiError(404, "not_found", f"There is no endpoint at {path}.")
+    environ = request.environ
+    headers = {name: environ[key] for name, key in FORWARDED_REQUEST_HEADERS.items() if key in environ}
     headers[REQUEST_ID_HEADER] = request_id()
     upstream = current_app.extensions["gateway.upstreams"].forward(
-        service, request.method, request.path, request.query_string.decode("latin-1"),
-        request.get_data(cache=True), headers)
+        service, request.method, path, request.query_string.decode("latin-1"), request.get_data(cache=True), headers)
     if upstream.status >= 400 and not _is_envelope(upstream.body):
         # e.g. a proxy or a crashed worker's plain-text page: the contract promises the envelope
         return error_response(upstream.status, headers=_returned_headers(upstream, skip="Content-Type"))
@@ -60,8 +65,13 @@ def _own_methods(path: str) -> set[str]:
 
 
 def _returned_headers(upstream, skip: str | None = None) -> dict:
-    return {name: upstream.headers[name] for name in RETURNED_RESPONSE_HEADERS
-            if name in upstream.headers and name != skip}
+    """The answer's headers the client gets (the first of each, were one repeated), in one pass over them."""
+    returned: dict[str, str] = {}
+    for name, value in upstream.headers.items():
+        ours = RETURNED_RESPONSE_HEADERS.get(name.lower())
+        if ours is not None and ours != skip:
+            returned.setdefault(ours, value)
+    return returned
 
 
 def _is_envelope(body: bytes) -> bool:

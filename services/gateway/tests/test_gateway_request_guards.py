@@ -38,6 +38,15 @@ def test_a_nul_in_a_json_string_names_the_field(client, services):
     assert all(not app.received for app, _ in services.values())
 
 
+def test_a_nul_in_utf16_json_names_the_field_too(client, services):
+    # A NUL is looked for only where one can be (the escape \u0000 or a raw NUL byte): UTF-16 JSON is walked.
+    body = json.dumps({"reason": "x\u0000y"}, ensure_ascii=False).encode("utf-16")
+    response = client.post("/api/bookings", data=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["details"]["fields"] == {"reason": ["Must not contain a NUL character."]}
+    assert all(not app.received for app, _ in services.values())
+
+
 def test_ordinary_requests_still_pass(client):
     assert client.get("/api/notifications?booking_id=b1").status_code == 200
     assert client.post("/api/bookings", json={"reason": "a\\u0000 written out is fine"}).status_code == 200
