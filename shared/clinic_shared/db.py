@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import DateTime, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -105,6 +106,11 @@ def _patient_connect(dialect, _record, cargs, cparams):
             log.warning("database refused a connection, trying again in %.1f s: %s", pause, exc)
             time.sleep(pause)
             pause = min(pause * 2, 1.0)
+
+
+def dialect_insert(dialect_name: str, table):
+    """The dialect's INSERT of `table`, which can say what to do ON CONFLICT (PostgreSQL's and SQLite's alike)."""
+    return (postgresql.insert if dialect_name == "postgresql" else sqlite.insert)(table)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
