@@ -160,7 +160,8 @@ def database_behind_proxy(postgres_url_factory):
     proxy.cut()
 
 
-def test_a_database_outage_is_waited_out_without_dead_lettering(settings, database_behind_proxy):
+@pytest.mark.parametrize("ping_on_checkout", [True, False])  # a web process's engine, and a worker's
+def test_a_database_outage_is_waited_out_without_dead_lettering(settings, database_behind_proxy, ping_on_checkout):
     direct_url, proxied_url, proxy = database_behind_proxy
     metadata = MetaData()
     inbox = inbox_table(metadata)
@@ -181,7 +182,7 @@ def test_a_database_outage_is_waited_out_without_dead_lettering(settings, databa
     sent = [make_envelope("screening.completed", SCREENING, "screening") for _ in range(12)]
     for envelope in sent:
         publisher.publish(envelope)
-    engine = make_engine(proxied_url)
+    engine = make_engine(proxied_url, ping_on_checkout=ping_on_checkout)
     processor = InboxProcessor(make_session_factory(engine), inbox, {"screening.completed": effect})
     try:
         with Consuming(settings, processor):
