@@ -43,12 +43,20 @@ from clinic_shared.topology import Topology  # noqa: E402
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
 
 
+def worker_engine(url: str):
+    """The engine as the workers make it (code from before `ping_on_checkout` had only the one engine)."""
+    try:
+        return make_engine(url, ping_on_checkout=False)
+    except TypeError:
+        return make_engine(url)
+
+
 class Database:
     """A fresh database of a service; `measure` counts what a block costs it."""
 
     def __init__(self, url: str, profiler=None):
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = worker_engine(url)
         self.sessions = make_session_factory(self.engine)
         self._admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
         self._name = self.engine.url.database
