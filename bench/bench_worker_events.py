@@ -13,6 +13,8 @@ own commit and rollback counters, pg_stat_database) per event.
 from __future__ import annotations
 
 import argparse
+import collections
+import os
 import cProfile
 import pstats
 import sys
@@ -27,7 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "services" / "notifications" / "tests"))
 
 from conftest import make_booking_data, make_screening_data  # noqa: E402  (the tests' event data)
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import create_engine, event, text  # noqa: E402
 
 from clinic_shared.broker import Publisher, connect  # noqa: E402
 from clinic_shared.db import make_engine, make_session_factory  # noqa: E402
@@ -82,12 +84,16 @@ class Database:
         if self._profiler is not None:
             self._profiler.disable()
         transactions = self._transactions() - before
-        print(f"  {label:<34} {cpu * 1000 / events:6.3f} CPU ms/event  {len(sent) / events:5.2f} statements/event  "
-              f"{transactions / events:5.2f} transactions/event")
+        report(label, cpu, len(sent), transactions, events)
 
     def close(self) -> None:
         self.engine.dispose()
         self._admin.dispose()
+
+
+def report(label: str, cpu: float, statements: int, transactions: int, events: int) -> None:
+    print(f"  {label:<34} {cpu * 1000 / events:6.3f} CPU ms/event  {statements / events:5.2f} statements/event  "
+          f"{transactions / events:5.2f} transactions/event")
 
 
 def inbox_runs(database: Database, processor: InboxProcessor, envelopes, events: int) -> None:
@@ -217,7 +223,102 @@ def woken_relay(url: str, events: int, profiler) -> None:
     database.close()
 
 
-PARTS = {"booking": booking_worker, "screening": screening_worker, "relay": relay, "wakeups": woken_relay}
+def _feed(url: str, amqp_url: str, prefix: str, events: int, rate: float) -> None:
+    """What the rest of the system does for each booking, at `rate` a second: screening's `screening.completed`
+    reaches the worker's queue, and the booking API commits `booking.confirmed` to the outbox. (Its own process,
+    so that its CPU is not the worker's; its engine pings nothing: one transaction per row.)"""
+    from booking.store.tables import outbox
+
+    engine = create_engine(url)
+    sessions = make_session_factory(engine)
+    topology = Topology(prefix)
+    with connect(load_settings("booking", {"CLINIC_DATA_DIR": tempfile.mkdtemp(), "CLINIC_BROKER_URL": amqp_url,
+                                           "CLINIC_TOPOLOGY_PREFIX": prefix})) as connection:
+        publisher = Publisher(connection, topology)
+        started = time.monotonic()
+        for n in range(events):
+            time.sleep(max(0.0, started + n / rate - time.monotonic()))
+            publisher.publish(make_envelope("screening.completed", make_screening_data(
+                "eligible", screening_id=str(uuid.uuid4()), client_id=f"c{n}"), "bench"))
+            with sessions() as session, session.begin():
+                add_event(session, outbox, "booking.confirmed", make_booking_data(booking_id=f"b{n}"), "bench")
+    engine.dispose()
+
+
+def whole_worker(url: str, events: int, profiler) -> None:
+    """`python -m booking.worker` as it runs (its threads, LISTEN, heartbeat, consumer and relay), fed one booking's
+    events at a time at 25 a second: the worker's CPU per booking, as the whole-system run sees it. All from the
+    first event to the last one done; transactions as the worker's engine counts them (each BEGIN, and each pool
+    ping, a transaction of its own on the server): the database's counters would add autovacuum's, which such a
+    stream of inserts starts."""
+    import multiprocessing
+    import threading
+
+    from booking.settings import load_booking_settings
+    from booking.store.tables import inbox, outbox
+    from booking.worker import worker_parts
+    from clinic_shared.worker import run_worker
+    from sqlalchemy import func, select
+
+    upgrade("booking", url)
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    settings = load_booking_settings({"CLINIC_DATA_DIR": tempfile.mkdtemp(), "CLINIC_BROKER_URL": AMQP_URL,
+                                      "CLINIC_TOPOLOGY_PREFIX": prefix, "CLINIC_BOOKING_DATABASE_URL": url})
+    looker = create_engine(url)
+    done_query = select(select(func.count()).select_from(inbox).scalar_subquery(), select(func.count())
+                        .select_from(outbox).where(outbox.c.published_at.isnot(None)).scalar_subquery())
+
+    def done() -> bool:
+        with looker.connect() as connection:
+            handled, published = connection.execute(done_query).one()
+        return handled >= events and published >= events
+
+    parts = worker_parts(settings)
+    worker_engine = parts.session_factory.kw["bind"]
+    transactions = 0
+
+    def count(*_args) -> None:
+        nonlocal transactions
+        transactions += 1
+
+    stop = threading.Event()
+    worker = threading.Thread(target=run_worker, args=(parts, stop), daemon=True)
+    worker.start()
+    time.sleep(2.0)  # started: queue declared, listening, first looks done
+    print("booking worker as it runs (python -m booking.worker), one booking's events at a time, 25/s:")
+    feeder = multiprocessing.get_context("spawn").Process(target=_feed, args=(url, AMQP_URL, prefix, events, 25.0))
+    pinging = worker_engine.pool._pre_ping  # then each checkout sends a statement of its own, outside the transaction
+    event.listen(worker_engine, "begin", count)
+    if pinging:
+        event.listen(worker_engine.pool, "checkout", count)
+    if profiler is not None:
+        profiler.enable()
+    with statements_sent(worker_engine) as sent:
+        started = time.process_time()
+        feeder.start()
+        while not done():
+            time.sleep(0.05)
+        cpu = time.process_time() - started
+    if profiler is not None:
+        profiler.disable()
+    event.remove(worker_engine, "begin", count)
+    if pinging:
+        event.remove(worker_engine.pool, "checkout", count)
+    feeder.join(30)
+    stop.set()
+    worker.join(15)
+    worker_engine.dispose()
+    looker.dispose()
+    report("consume + relay, per booking", cpu, len(sent), transactions, events)
+    if os.environ.get("BENCH_SHOW_STATEMENTS"):
+        for statement, times in collections.Counter(s[:90] for s in sent.statements).most_common():
+            print(f"    {times:5d} {statement}")
+    with connect(settings.base) as connection:
+        Topology(prefix).delete(connection)
+
+
+PARTS = {"booking": booking_worker, "screening": screening_worker, "relay": relay, "wakeups": woken_relay,
+         "worker": whole_worker}
 
 
 def main() -> None:
