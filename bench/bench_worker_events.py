@@ -1,14 +1,16 @@
 """What the workers' messaging costs per event, on PostgreSQL: the booking worker consuming `screening.completed`
 and the screening worker consuming `booking.confirmed` through the inbox (one event per transaction, as at light
-load, and in batches of 20), and the outbox relay publishing to RabbitMQ with confirms (one row per relay, as when
-each commit wakes it, then batches of 100), and a relay that finds nothing.
+load, and in batches of 20), the outbox relay publishing to RabbitMQ with confirms (one row per relay, as when
+each commit wakes it, then batches of 100, then finding nothing), the relay's loop woken by commits (how often
+it finds nothing), and `python -m booking.worker` as it runs, fed a booking's events at 25/s.
 
 For each: CPU ms of this process, statements sent (clinic_shared.statements) and transactions (the database's
-own commit and rollback counters, pg_stat_database) per event.
+own commit and rollback counters, pg_stat_database; for the running worker, its engine's count) per event.
 
     python bench/bench_worker_events.py [--events 300] [--profile booking|screening|relay|wakeups]
 
-(the CPU figures of a profiled part are cProfile's, several times the real ones)
+(cProfile, of the calling thread: its CPU figures are several times the real ones; for the running worker,
+whose work is in its threads, use py-spy)
 """
 from __future__ import annotations
 
@@ -324,7 +326,8 @@ PARTS = {"booking": booking_worker, "screening": screening_worker, "relay": rela
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=300)
-    parser.add_argument("--profile", choices=sorted(PARTS), help="print cProfile's busiest functions in this part")
+    parser.add_argument("--profile", choices=sorted(set(PARTS) - {"worker"}),
+                        help="print cProfile's busiest functions in this part")
     args = parser.parse_args()
     if not port_open(POSTGRES_ADMIN_URL, 5432) or not port_open(AMQP_URL, 5672):
         sys.exit("needs PostgreSQL and RabbitMQ (clinic_shared.testing's addresses)")
