@@ -234,6 +234,18 @@ def rabbit_settings(tmp_path, topology_prefix, amqp_url):
                                      "CLINIC_BROKER_URL": amqp_url})
 
 
+def test_rows_a_relay_had_no_time_to_publish_stay_for_the_next_batch(settings, store):
+    sessions, tables = store
+    written = [write_event(sessions, tables["outbox"])["event_id"] for _ in range(3)]
+    publisher = Publisher(connect(settings), Topology(settings.topology_prefix))
+    assert OutboxRelay(sessions, tables["outbox"], publisher, max_batch_seconds=0).relay_once() == 0
+    relay = OutboxRelay(sessions, tables["outbox"], publisher)
+    assert relay.pending() == 3  # claimed, then given back unpublished
+    assert relay.relay_once() == 3 and relay.pending() == 0
+    received = drain(settings, Topology(settings.topology_prefix).queue("booking"))
+    assert [payload["event_id"] for payload, _ in received] == written  # once each, in order
+
+
 def test_relay_keeps_events_while_the_broker_is_unreachable(rabbit_settings):
     settings = rabbit_settings
     engine = make_engine(settings.database_url)
