@@ -84,6 +84,10 @@ class Publisher:
         return self._producer
 
     def publish(self, envelope: dict, routing_key: str | None = None, exchange=None) -> None:
+        self.publish_json(json.dumps(envelope), routing_key or envelope["type"], envelope.get("event_id"), exchange)
+
+    def publish_json(self, body: str, routing_key: str, message_id: str | None = None, exchange=None) -> None:
+        """`publish` of an envelope already in JSON (an outbox row's body): not parsed and written again."""
         deadline = time.monotonic() + self._give_up_after
 
         def give_up_when_late(exc, interval):  # kombu calls this before each retry: stop retrying past the deadline
@@ -93,13 +97,13 @@ class Publisher:
         try:
             producer = self._ensure_producer(give_up_when_late)
             producer.publish(
-                json.dumps(envelope),
+                body,
                 exchange=self._topology.events if exchange is None else exchange,
-                routing_key=routing_key or envelope["type"],
+                routing_key=routing_key,
                 content_type="application/json",
                 content_encoding="utf-8",
                 delivery_mode=2,
-                message_id=envelope.get("event_id"),
+                message_id=message_id,
                 timeout=self._timeout,  # the write
                 confirm_timeout=self._timeout,  # the broker's confirm (py-amqp); the file transport has none
                 retry=True,

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import DateTime, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -55,10 +56,15 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, ping_on_checkout: bool = True) -> Engine:
+    """`ping_on_checkout` (PostgreSQL): test each pooled connection with a round trip before handing it out, so
+    that a request never meets one the database dropped (a restart). A worker can do without: whatever
+    fails there for the database is tried again (the inbox waits an outage out, the relay and the periodic
+    jobs run again), and the first failure makes the pool drop every connection of the same age, so the ping
+    would only cost each transaction a round trip (itself a transaction on the server)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True,
+        engine = create_engine(url, pool_pre_ping=ping_on_checkout, pool_size=5, max_overflow=5, hide_parameters=True,
                                connect_args=utc_session(parsed.query.get("options")))
         event.listen(engine, "do_connect", _patient_connect)
         event.listen(engine, "commit", count_commit)
@@ -106,6 +112,11 @@ def _patient_connect(dialect, _record, cargs, cparams):
             log.warning("database refused a connection, trying again in %.1f s: %s", pause, exc)
             time.sleep(pause)
             pause = min(pause * 2, 1.0)
+
+
+def dialect_insert(dialect_name: str, table):
+    """The dialect's INSERT of `table`, which can say what to do ON CONFLICT (PostgreSQL's and SQLite's alike)."""
+    return (postgresql.insert if dialect_name == "postgresql" else sqlite.insert)(table)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

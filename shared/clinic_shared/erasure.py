@@ -6,7 +6,8 @@ service also keeps the ids of the clients it has erased (`erased_clients`), for 
 - a client token is checked locally in every service (clinic_shared.auth): `ErasedClients` is the revocation
   list each service consults, so an erased client's tokens answer 401 wherever they are shown;
 - events about the client that arrive after the erasure (late, redelivered, from another producer) must not
-  bring their name or e-mail back: handlers ask `is_erased` first and drop them.
+  bring their name or e-mail back: handlers ask `is_erased` first (or write on condition of `not_erased`) and
+  drop them.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import time
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import Column, MetaData, String, Table, bindparam, delete, select, text
+from sqlalchemy import Column, ColumnElement, MetaData, String, Table, bindparam, delete, exists, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import request_transaction
@@ -55,6 +56,13 @@ def _erased_query(table: Table):
     """Built once per table, with a bind parameter: the revocation check runs it on every client request, and
     building it each time (and its cache key) cost as much as executing it."""
     return select(table.c.client_id).where(table.c.client_id == bindparam("client_id"))
+
+
+def not_erased(table: Table, client_id) -> ColumnElement[bool]:
+    """`is_erased` as a condition of the statement that writes the client's data (an INSERT … SELECT … WHERE):
+    one statement instead of a read and a write. Taken after `guard_client`, it is read as that statement
+    starts, so an erasure either committed before, and is seen, or waits for the lock."""
+    return ~exists().where(table.c.client_id == client_id)
 
 
 def mark_erased(session: Session, table: Table, client_id: str, at: datetime) -> bool:

@@ -41,7 +41,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .broker import RETRY_POLICY
-from .db import UTCDateTime, utcnow
+from .db import UTCDateTime, dialect_insert, utcnow
 from .events import UnknownEvent, parse_envelope
 from .failures import GrowingPause, is_transient
 from .logs import bind_correlation_id, describe_failure
@@ -73,7 +73,12 @@ class InboxProcessor:
         self._handlers = handlers
         # Built once, with bind parameters: building a statement and its cache key costs more than sending it.
         self._seen = select(inbox.c.event_id).where(inbox.c.event_id == bindparam("event_id"))
-        self._record = inbox.insert()
+        # Look and record in one statement: a row already there (committed, or written earlier in this very
+        # transaction) makes it insert nothing. On PostgreSQL a concurrent consumer's uncommitted row makes it
+        # wait for that transaction: committed, nothing is inserted; rolled back, ours is.
+        self._record_new = {dialect: dialect_insert(dialect, inbox).on_conflict_do_nothing(index_elements=["event_id"])
+                            .execution_options(preserve_rowcount=True)
+                            for dialect in ("postgresql", "sqlite")}
 
     @property
     def inbox(self) -> Table:
@@ -88,7 +93,8 @@ class InboxProcessor:
             with self._sessions() as session, session.begin():
                 handled = self._handle(session, envelope, data)
         except IntegrityError:
-            # Another consumer committed the same event_id first: it is handled.
+            # A unique write collided with another consumer's (the inbox row itself waits for a consumer of
+            # the same event instead of colliding): if that one committed this very event, it is handled.
             with self._sessions() as session:
                 if session.execute(self._seen, {"event_id": envelope["event_id"]}).first():
                     return False
@@ -114,12 +120,11 @@ class InboxProcessor:
 
     def _handle(self, session: Session, envelope: dict, data: dict) -> bool:
         """The inbox row and the effect of one event, in the caller's transaction."""
-        seen = session.execute(self._seen, {"event_id": envelope["event_id"]}).first()
-        if seen:  # handled before, or earlier in this very batch
+        recorded = session.execute(self._record_new[session.get_bind().dialect.name], {
+            "event_id": envelope["event_id"], "type": envelope["type"], "handled_at": utcnow()}).rowcount
+        if not recorded:  # handled before, or earlier in this very batch
             log.info("skipped %s %s: handled before", envelope["type"], envelope["event_id"])
             return False
-        session.execute(self._record, {"event_id": envelope["event_id"], "type": envelope["type"],
-                                       "handled_at": utcnow()})
         self._handlers[envelope["type"]](session, data, envelope)
         return True
 

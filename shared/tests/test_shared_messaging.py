@@ -160,7 +160,8 @@ def database_behind_proxy(postgres_url_factory):
     proxy.cut()
 
 
-def test_a_database_outage_is_waited_out_without_dead_lettering(settings, database_behind_proxy):
+@pytest.mark.parametrize("ping_on_checkout", [True, False])  # a web process's engine, and a worker's
+def test_a_database_outage_is_waited_out_without_dead_lettering(settings, database_behind_proxy, ping_on_checkout):
     direct_url, proxied_url, proxy = database_behind_proxy
     metadata = MetaData()
     inbox = inbox_table(metadata)
@@ -181,7 +182,7 @@ def test_a_database_outage_is_waited_out_without_dead_lettering(settings, databa
     sent = [make_envelope("screening.completed", SCREENING, "screening") for _ in range(12)]
     for envelope in sent:
         publisher.publish(envelope)
-    engine = make_engine(proxied_url)
+    engine = make_engine(proxied_url, ping_on_checkout=ping_on_checkout)
     processor = InboxProcessor(make_session_factory(engine), inbox, {"screening.completed": effect})
     try:
         with Consuming(settings, processor):
@@ -231,6 +232,18 @@ def test_a_consumer_waiting_out_an_outage_stops_when_asked_and_the_event_comes_a
 def rabbit_settings(tmp_path, topology_prefix, amqp_url):
     return load_settings("booking", {"CLINIC_DATA_DIR": str(tmp_path), "CLINIC_TOPOLOGY_PREFIX": topology_prefix,
                                      "CLINIC_BROKER_URL": amqp_url})
+
+
+def test_rows_a_relay_had_no_time_to_publish_stay_for_the_next_batch(settings, store):
+    sessions, tables = store
+    written = [write_event(sessions, tables["outbox"])["event_id"] for _ in range(3)]
+    publisher = Publisher(connect(settings), Topology(settings.topology_prefix))
+    assert OutboxRelay(sessions, tables["outbox"], publisher, max_batch_seconds=0).relay_once() == 0
+    relay = OutboxRelay(sessions, tables["outbox"], publisher)
+    assert relay.pending() == 3  # claimed, then given back unpublished
+    assert relay.relay_once() == 3 and relay.pending() == 0
+    received = drain(settings, Topology(settings.topology_prefix).queue("booking"))
+    assert [payload["event_id"] for payload, _ in received] == written  # once each, in order
 
 
 def test_relay_keeps_events_while_the_broker_is_unreachable(rabbit_settings):

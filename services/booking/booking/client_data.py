@@ -17,7 +17,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from clinic_shared.erasure import ERASED_CLIENT_ID, forget_client_events, guard_client, is_erased, mark_erased
+from clinic_shared.erasure import ERASED_CLIENT_ID, forget_client_events, guard_client, mark_erased
 from clinic_shared.outbox import add_event
 
 from .store import repository, waitlist_repository
@@ -52,11 +52,3 @@ def erase_client(session: Session, client_id: str, *, now: datetime, correlation
     add_event(session, outbox, "client.erased",
               {"client_id": client_id, "service": PRODUCER, "erased_at": now.isoformat()},
               producer=PRODUCER, correlation_id=correlation_id)
-
-
-def client_erased(session: Session, client_id: str) -> bool:
-    """Whether events about this client are to be dropped (late news of someone erased). Taken under the
-    client's erasure lock, so an erasure running now either comes after this event's write, and removes it,
-    or before, and this says so."""
-    guard_client(session, client_id)
-    return is_erased(session, erased_clients, client_id)

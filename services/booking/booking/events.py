@@ -9,23 +9,26 @@
   time to its waitlist (`WaitlistOffers.offer_freed_time`)."""
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from typing import Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from clinic_shared.datetimes import parse_aware
-from clinic_shared.db import utcnow
+from clinic_shared.db import dialect_insert, utcnow
+from clinic_shared.erasure import guard_client, not_erased
 
-from .client_data import client_erased, erase_client
-from .store.tables import screenings
+from .client_data import erase_client
+from .store.tables import erased_clients, screenings
 from .waitlist_offers import WaitlistOffers
 
 
 def _row(data: dict) -> dict:
     client = data["client"]
     return {
+        "id": data["screening_id"],
         "client_id": data["client_id"],
         "client_name": client["name"],
         "client_email": client["email"],
@@ -37,28 +40,32 @@ def _row(data: dict) -> dict:
     }
 
 
-def _upsert(session: Session, screening_id: str, values: dict, cleared: bool) -> None:
-    existing = session.execute(select(screenings.c.cleared).where(screenings.c.id == screening_id)).first()
-    if existing is None:
-        # Two first events at once: one insert fails, and its event is retried and finds the row.
-        session.execute(screenings.insert().values(id=screening_id, cleared=cleared, **values))
-        return
-    statement = update(screenings).where(screenings.c.id == screening_id)
-    if not cleared:
-        # A late `completed` never undoes a clearance, even one committed by another consumer since the
-        # read above (PostgreSQL checks this condition again on the row it waited for).
-        statement = statement.where(screenings.c.cleared.is_(False))
-    session.execute(statement.values(cleared=cleared, **values))
+@functools.lru_cache(maxsize=None)
+def _upsert_statement(dialect: str, cleared: bool):
+    """The screening's row written in one statement, unless its client is erased (late news of an erased client
+    brings nothing back). Built once per dialect: building a statement costs more than sending it."""
+    columns = [column.name for column in screenings.c]
+    values = (select(*(bindparam(name, type_=screenings.c[name].type) for name in columns))
+              .where(not_erased(erased_clients, bindparam("client_id", type_=screenings.c.client_id.type))))
+    insert = dialect_insert(dialect, screenings).from_select(columns, values)
+    # A late `completed` never undoes a clearance, even one committed by another consumer meanwhile (the
+    # conflicting row is locked and this condition checked on its latest version).
+    return insert.on_conflict_do_update(index_elements=["id"],
+                                        set_={name: insert.excluded[name] for name in columns if name != "id"},
+                                        where=None if cleared else screenings.c.cleared.is_(False))
+
+
+def _upsert(session: Session, data: dict, cleared: bool) -> None:
+    guard_client(session, data["client_id"])  # an erasure running now commits before the write reads, or waits
+    session.execute(_upsert_statement(session.get_bind().dialect.name, cleared), {**_row(data), "cleared": cleared})
 
 
 def on_screening_completed(session: Session, data: dict, envelope: dict) -> None:
-    if not client_erased(session, data["client_id"]):  # late news of an erased client brings nothing back
-        _upsert(session, data["screening_id"], _row(data), cleared=False)
+    _upsert(session, data, cleared=False)
 
 
 def on_screening_cleared(session: Session, data: dict, envelope: dict) -> None:
-    if not client_erased(session, data["client_id"]):
-        _upsert(session, data["screening_id"], _row(data), cleared=True)
+    _upsert(session, data, cleared=True)
 
 
 def erasure_handler(clock: Callable[[], datetime], offers: WaitlistOffers | None):

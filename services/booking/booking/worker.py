@@ -23,7 +23,7 @@ def make_processor(session_factory, clock: Callable[[], datetime] = utcnow,
 
 
 def worker_parts(settings: BookingSettings, clock: Callable[[], datetime] = utcnow) -> WorkerParts:
-    session_factory = make_session_factory(make_engine(settings.base.database_url))
+    session_factory = make_session_factory(make_engine(settings.base.database_url, ping_on_checkout=False))
     offers = WaitlistOffers(settings, session_factory, clock)
     return WorkerParts(settings=settings.base, session_factory=session_factory, outbox=outbox,
                        processor=make_processor(session_factory, clock, offers), heartbeat=heartbeat,

@@ -107,9 +107,8 @@ def note_booking(session: Session, client_id: str, booking_end: datetime, occurr
     """A booking event: its client is active (unless erased, whose activity is not kept)."""
     if client_id == ERASED_CLIENT_ID:
         return
-    guard_client(session, client_id)
-    if not is_erased(session, erased_clients, client_id):
-        note_activity(session, client_id, booking_activity(booking_end, occurred_at))
+    guard_client(session, client_id)  # an erasure running now commits before the write looks, or waits
+    note_activity(session, client_id, booking_activity(booking_end, occurred_at), unless_erased=True)
 
 
 class RetentionJob:

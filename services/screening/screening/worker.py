@@ -27,7 +27,7 @@ def worker_parts(settings: ScreeningSettings, engine) -> WorkerParts:
 
 def run(settings: ScreeningSettings, stop: threading.Event | None = None) -> None:
     """Until `stop` is set (or SIGTERM/SIGINT when run as the main thread)."""
-    engine = make_engine(settings.base.database_url)
+    engine = make_engine(settings.base.database_url, ping_on_checkout=False)
     try:
         run_worker(worker_parts(settings, engine), stop=stop)
     finally:

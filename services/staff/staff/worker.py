@@ -15,7 +15,7 @@ from .store.tables import heartbeat, inbox, outbox
 
 def build_parts(settings: StaffSettings) -> WorkerParts:
     """The worker's composition root: the same wiring the tests use."""
-    session_factory = make_session_factory(make_engine(settings.base.database_url))
+    session_factory = make_session_factory(make_engine(settings.base.database_url, ping_on_checkout=False))
     return WorkerParts(settings=settings.base, session_factory=session_factory, outbox=outbox,
                        processor=InboxProcessor(session_factory, inbox, HANDLERS), heartbeat=heartbeat)
 

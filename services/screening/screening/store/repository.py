@@ -6,13 +6,14 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 
 from sqlalchemy import bindparam, case, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from clinic_shared.attempts import normalise_email
+from clinic_shared.db import dialect_insert
+from clinic_shared.erasure import not_erased
 from clinic_shared.paging import Position, keyset
 
-from .tables import client_activity, daily_jobs, erasure_reports, erasures, screenings, sign_in_codes
+from .tables import client_activity, daily_jobs, erased_clients, erasure_reports, erasures, screenings, sign_in_codes
 
 
 @dataclass(frozen=True)
@@ -134,17 +135,22 @@ def delete_client_sign_in_codes(session: Session, client_id: str) -> None:
     session.execute(delete(sign_in_codes).where(sign_in_codes.c.client_id == client_id))
 
 
-def note_activity(session: Session, client_id: str, at: datetime) -> None:
-    """The client was active until `at` (kept if a later time is known): one upsert, on either database."""
-    session.execute(_note_activity(session.get_bind().dialect.name), {"client_id": client_id, "at": at})
+def note_activity(session: Session, client_id: str, at: datetime, *, unless_erased: bool = False) -> None:
+    """The client was active until `at` (kept if a later time is known): one upsert, on either database. With
+    `unless_erased`, nothing is written for an erased client (the same statement looks)."""
+    session.execute(_note_activity(session.get_bind().dialect.name, unless_erased),
+                    {"client_id": client_id, "last_active_at": at})
 
 
 @functools.lru_cache(maxsize=None)
-def _note_activity(dialect: str):
-    """Built once per dialect, with bind parameters: every screening and every booking event runs it, and
-    building an upsert and its cache key cost more than sending it."""
-    insert = _INSERTS[dialect](client_activity).values(client_id=bindparam("client_id"),
-                                                       last_active_at=bindparam("at"))
+def _note_activity(dialect: str, unless_erased: bool):
+    """Built once per dialect: building the statement and its cache key costs more than sending it."""
+    insert = dialect_insert(dialect, client_activity)
+    if unless_erased:
+        insert = insert.from_select(["client_id", "last_active_at"], select(
+            bindparam("client_id", type_=client_activity.c.client_id.type),
+            bindparam("last_active_at", type_=client_activity.c.last_active_at.type),
+        ).where(not_erased(erased_clients, bindparam("client_id", type_=client_activity.c.client_id.type))))
     later = case((insert.excluded.last_active_at > client_activity.c.last_active_at, insert.excluded.last_active_at),
                  else_=client_activity.c.last_active_at)
     return insert.on_conflict_do_update(index_elements=["client_id"], set_={"last_active_at": later})
@@ -211,6 +217,3 @@ def claim_daily_run(session: Session, name: str, now: datetime, next_run_at: dat
         return False
     session.execute(update(daily_jobs).where(daily_jobs.c.name == name).values(next_run_at=next_run_at))
     return True
-
-
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}  # each with its ON CONFLICT
