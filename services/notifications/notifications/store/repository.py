@@ -16,7 +16,6 @@ from ..domain.kinds import CANCELLATION, CANCELLED, FAILED, SCHEDULED, SENDING
 from ..domain.rendering import Rendered
 from .tables import Tables
 
-NEW = "new"  # a projected booking's status only inside the transaction that made its row (`lock_booking`)
 DUE_NOW_CHANNEL = "notifications_due"  # NOTIFYed by a transaction that makes a message due now: wakes dispatchers
 
 
@@ -205,18 +204,28 @@ class Repository:
         query = select(self.b).where(self.b.c.booking_id == booking_id)
         return session.execute(query.with_for_update() if lock else query).first()
 
-    def lock_booking(self, session: Session, booking_id: str, now: datetime, **facts):
+    def lock_booking(self, session: Session, booking_id: str, now: datetime, *, status: str, calendar_sequence: int,
+                     version: int | None, **facts):
         """The projected booking, locked until commit, or None when no event of it was applied before: two
         events of one booking handled at once by two consumers apply one after the other, the first two too.
 
         A lock on a row that does not exist yet locks nothing: both consumers would take the booking for new,
         and the later write would undo the earlier one (a late confirmation undoing a cancellation). So the
-        row is made first when missing, from the event's `facts`, with status NEW until the caller projects
-        the event in this same transaction; INSERT … ON CONFLICT DO NOTHING waits for another transaction
-        inserting the same booking, and then finds its row."""
+        row is made first when missing, from the event's `facts`, already as the event projects a booking heard
+        of for the first time (`status`, `calendar_sequence`, `version`: the first event is always news, so
+        nothing is left to write, and the row exists only inside this transaction until it commits);
+        INSERT … ON CONFLICT DO NOTHING waits for another transaction inserting the same booking, and then
+        finds its row."""
         made = session.execute(self._statement(session, "make_booking", self._make_booking_statement), dict(
-            booking_id=booking_id, status=NEW, calendar_sequence=0, updated_at=now, **facts)).first()
-        return None if made is not None else self.booking(session, booking_id, lock=True)
+            booking_id=booking_id, status=status, calendar_sequence=calendar_sequence, version=version,
+            updated_at=now, **facts)).first()
+        if made is not None:
+            return None
+        return session.execute(self._statement(session, "lock_known_booking", self._lock_booking_statement),
+                               {"locked_booking_id": booking_id}).first()
+
+    def _lock_booking_statement(self, _dialect: str):
+        return select(self.b).where(self.b.c.booking_id == bindparam("locked_booking_id")).with_for_update()
 
     def _make_booking_statement(self, dialect: str):
         return (dialect_insert(dialect, self.b).on_conflict_do_nothing(index_elements=["booking_id"])
