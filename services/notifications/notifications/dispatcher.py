@@ -59,15 +59,18 @@ class Dispatcher:
         all are sent; return how many were claimed. A failed send is recorded by its sender; anything that
         escaped one is raised here, after the others are done."""
         claimed: list[Future] = []
+        holding_back: set[Future] = set()  # the sends whose booking has another message claimable but for them
         try:
             while len(claimed) < self._settings.dispatch_batch_size:
-                row = self._claim_for_a_free_sender(claimed)
+                row = self._claim_for_a_free_sender(claimed, holding_back)
                 if row is None:
                     break
                 sending = self._senders.submit(self._deliver, row)
                 # Freed once the future is done, so a claimer that got the sender sees that send as finished.
                 sending.add_done_callback(lambda _: self._free_senders.release())
                 claimed.append(sending)
+                if row.holds_back:
+                    holding_back.add(sending)
         finally:
             for future in claimed:
                 future.exception()  # wait for every send, whatever happened to the claims
@@ -75,12 +78,13 @@ class Dispatcher:
             future.result()
         return len(claimed)
 
-    def _claim_for_a_free_sender(self, claimed: list[Future]):
+    def _claim_for_a_free_sender(self, claimed: list[Future], holding_back: set[Future]):
         """Wait for a free sender, then claim a message for it (the sender stays taken); None when nothing
         more is due this round."""
         while True:
             self._free_senders.acquire()
-            in_flight = [future for future in claimed if not future.done()]  # looked at before the claim
+            # Looked at before the claim: a send that ends during it may have held back what it did not find.
+            in_flight = [future for future in holding_back if not future.done()]
             try:
                 row = self.claim()
             except BaseException as exc:
@@ -96,8 +100,10 @@ class Dispatcher:
             self._free_senders.release()
             if not in_flight:
                 return None
-            # A booking's next message becomes claimable once its sibling in flight is sent.
+            # A booking's next message becomes claimable once its sibling in flight is sent. (Only then: a
+            # message that becomes due meanwhile is the next round's, which its NOTIFY or the poll starts.)
             wait(in_flight, return_when=FIRST_COMPLETED)
+            holding_back.difference_update(future for future in in_flight if future.done())
 
     def claim(self):
         """Claim the next due message for this dispatcher, or None when nothing is due."""

@@ -1,5 +1,7 @@
 """The statements the worker sends per booking (clinic_shared.statements), held exactly so that a new read or one
 statement per message again fails here (bench/bench_notifications.py measures what they cost)."""
+from datetime import timedelta
+
 from clinic_shared.statements import statements_sent
 
 from notifications.dispatcher import Dispatcher
@@ -18,8 +20,7 @@ def test_a_confirmation_and_its_invitation_take_these_statements(system, booking
     with statements_sent(system.engine) as handling:
         system.deliver("booking.confirmed", booking_data(booking_id="b1"))
     assert len(system.messages("b1")) == 5
-    # One sender: with several, a claim made while the invitation is still being sent finds nothing, waits for
-    # it and looks once more (a booking's next message may have been held back by it): one more claim.
+    # One sender (several: the next test).
     dispatcher = Dispatcher(system.sessions, system.repo, system.outbox, system.settings.with_overrides(
         dispatch_threads=1), system.clock)
     with statements_sent(system.engine) as dispatching:
@@ -27,3 +28,23 @@ def test_a_confirmation_and_its_invitation_take_these_statements(system, booking
     assert system.by_kind("b1")["pre_treatment"].status == "sent"
     counts = (len(handling), len(dispatching))
     assert counts == STATEMENTS[system.engine.dialect.name], (handling.statements, dispatching.statements)
+
+
+def test_a_round_with_senders_to_spare_claims_once_more_and_waits_for_nothing(system, booking_data):
+    """The claim after the invitation's finds nothing; the invitation holds no other message of its booking back
+    (its reminders are not due), so the round ends there instead of waiting for the send to claim again."""
+    system.deliver("booking.confirmed", booking_data(booking_id="b1"))
+    assert system.settings.dispatch_threads > 1
+    with statements_sent(system.engine) as dispatching:
+        assert system.dispatcher.dispatch_due() == 1
+    assert len(dispatching) == STATEMENTS[system.engine.dialect.name][1], dispatching.statements
+
+
+def test_a_message_held_back_by_its_siblings_send_goes_out_in_the_same_round(system, clock, booking_data):
+    """A confirmation that comes after the session: its invitation and its aftercare are both due, and the
+    aftercare waits for the invitation's send, then goes out in the same round."""
+    system.deliver("booking.confirmed", booking_data(booking_id="b1", start=clock() - timedelta(hours=3)))
+    assert system.settings.dispatch_threads > 1
+    assert system.dispatcher.dispatch_due() == 2
+    sent = system.by_kind("b1", status="sent")
+    assert set(sent) == {"pre_treatment", "aftercare"}

@@ -5,7 +5,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, case, exists, or_, select, update
+from sqlalchemy import and_, bindparam, case, exists, literal_column, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -109,7 +109,17 @@ class Repository:
         return (update(self.n).where(self.n.c.id == pick.scalar_subquery())
                 .values(status=SENDING, attempts=self.n.c.attempts + 1, updated_at=now,
                         lease_expires_at=bindparam("claim_lease_expires_at", type_=self.n.c.lease_expires_at.type))
-                .returning(*self.n.c))
+                .returning(*self.n.c, self._holds_back(now).label("holds_back")))
+
+    def _holds_back(self, now):
+        """Whether the claimed message holds back another of its booking's (one claimable but for it): the
+        dispatcher then claims again once it is sent, and only then."""
+        held = self.n.alias("held")
+        # The claimed row's columns named with their table: SQLAlchemy writes a RETURNING clause's columns
+        # without it on SQLite, inside a subquery too, where `booking_id` alone would be the subquery's own.
+        claimed_booking_id, claimed_id = (literal_column(f"{self.n.name}.{name}") for name in ("booking_id", "id"))
+        return exists().where(held.c.booking_id == claimed_booking_id, held.c.id != claimed_id,
+                              claimable_but_for_siblings(held, now))
 
     def finish_claim(self, executor: Session | Connection, claimed, **values) -> None:
         """Record the outcome of a claim (the row `claim_statement` returned), only while the row is still that
@@ -256,6 +266,10 @@ def claimable(table, now: datetime):
     sibling = table.alias("sibling")
     sibling_in_flight = exists().where(sibling.c.booking_id == table.c.booking_id, sibling.c.id != table.c.id,
                                        sibling.c.status == SENDING, sibling.c.lease_expires_at > now)
-    return and_(or_(and_(table.c.status == SCHEDULED, table.c.not_before <= now),
-                    and_(table.c.status == SENDING, table.c.lease_expires_at <= now)),
-                or_(table.c.booking_id.is_(None), ~sibling_in_flight))
+    return and_(claimable_but_for_siblings(table, now), or_(table.c.booking_id.is_(None), ~sibling_in_flight))
+
+
+def claimable_but_for_siblings(table, now: datetime):
+    """Due and scheduled, or `sending` with an expired lease."""
+    return or_(and_(table.c.status == SCHEDULED, table.c.not_before <= now),
+               and_(table.c.status == SENDING, table.c.lease_expires_at <= now))
