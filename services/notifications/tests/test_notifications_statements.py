@@ -8,10 +8,10 @@ from notifications.dispatcher import Dispatcher
 
 STATEMENTS = {  # (handling one booking.confirmed of a treatment, sending its due invitation)
     # inbox SELECT and INSERT, the client's erasure lock, erased?, the booking projection's INSERT (the booking's
-    # first event: made as projected, no UPDATE), the five messages in one INSERT, pg_notify; then the claim, the
-    # check, `sent`, and the claim finding no more
-    "postgresql": (7, 4),
-    # BEGIN IMMEDIATE instead of the lock and NOTIFY; each of the dispatcher's four transactions begins with one
+    # first event: made as projected, no UPDATE), the five messages in one INSERT (its RETURNING NOTIFYs the
+    # dispatchers); then the claim, the check, `sent`, and the claim finding no more
+    "postgresql": (6, 4),
+    # BEGIN IMMEDIATE instead of the lock; each of the dispatcher's four transactions begins with one
     "sqlite": (6, 8),
 }
 

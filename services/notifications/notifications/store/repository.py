@@ -5,7 +5,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, case, exists, literal_column, or_, select, update
+from sqlalchemy import and_, bindparam, case, exists, func, literal, literal_column, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -74,14 +74,18 @@ class Repository:
              "subject": m.rendered.subject, "body_text": m.rendered.text, "calendar": m.calendar,
              "send_at": m.send_at, "not_before": m.send_at, "status": SCHEDULED, "attempts": 0,
              "created_at": now, "updated_at": now} for id_, m in zip(ids, messages)]))
-        scheduled = [m for id_, m in zip(ids, messages) if id_ in made]
-        if any(m.send_at <= now for m in scheduled):
-            notify(session, DUE_NOW_CHANNEL)
-        return scheduled
+        return [m for id_, m in zip(ids, messages) if id_ in made]
 
     def _schedule_statement(self, dialect: str):
-        return (dialect_insert(dialect, self.n).on_conflict_do_nothing(index_elements=["source", "kind", "occasion"])
-                .returning(self.n.c.id))
+        insert = dialect_insert(dialect, self.n).on_conflict_do_nothing(index_elements=["source", "kind", "occasion"])
+        if dialect != "postgresql":
+            return insert.returning(self.n.c.id)
+        # A row made due now (send_at is its created_at, the transaction's now) wakes the dispatchers (NOTIFY,
+        # delivered at commit, as `clinic_shared.wakeups.notify` would), in the INSERT itself: no statement of its
+        # own. A row that was there already is not returned, so it wakes nobody.
+        due_now = case((self.n.c.send_at <= self.n.c.created_at,
+                        func.pg_notify(literal(DUE_NOW_CHANNEL), literal(""))), else_=None)
+        return insert.returning(self.n.c.id, due_now)
 
     def _statement(self, executor: Session | Connection, name, build):
         """The statement `name`, built once per dialect: building a SQLAlchemy statement and its cache key
