@@ -71,6 +71,8 @@ class Dispatcher:
                 claimed.append(sending)
                 if row.holds_back:
                     holding_back.add(sending)
+                if not row.more_due:
+                    break  # nothing else was due: a message due from now on is the next round's
         finally:
             for future in claimed:
                 future.exception()  # wait for every send, whatever happened to the claims
@@ -101,7 +103,8 @@ class Dispatcher:
             if not in_flight:
                 return None
             # A booking's next message becomes claimable once its sibling in flight is sent. (Only then: a
-            # message that becomes due meanwhile is the next round's, which its NOTIFY or the poll starts.)
+            # message that becomes due meanwhile is the next round's, which its NOTIFY, or the poll, starts:
+            # `every` runs the job again at once for a NOTIFY that came while it ran.)
             wait(in_flight, return_when=FIRST_COMPLETED)
             holding_back.difference_update(future for future in in_flight if future.done())
 

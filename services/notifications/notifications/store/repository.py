@@ -113,17 +113,21 @@ class Repository:
         return (update(self.n).where(self.n.c.id == pick.scalar_subquery())
                 .values(status=SENDING, attempts=self.n.c.attempts + 1, updated_at=now,
                         lease_expires_at=bindparam("claim_lease_expires_at", type_=self.n.c.lease_expires_at.type))
-                .returning(*self.n.c, self._holds_back(now).label("holds_back")))
+                .returning(*self.n.c, *self._after_the_claim(now)))
 
-    def _holds_back(self, now):
-        """Whether the claimed message holds back another of its booking's (one claimable but for it): the
-        dispatcher then claims again once it is sent, and only then."""
-        held = self.n.alias("held")
+    def _after_the_claim(self, now):
+        """What else is due besides the claimed message, as the dispatcher's next steps need it:
+        - `more_due`: another message is due (claimable, or held back by a sibling being sent); without one,
+          the round ends here instead of claiming once more for nothing;
+        - `holds_back`: one of them is the claimed message's booking's, held back by it: the dispatcher then
+          claims again once it is sent, and only then."""
         # The claimed row's columns named with their table: SQLAlchemy writes a RETURNING clause's columns
         # without it on SQLite, inside a subquery too, where `booking_id` alone would be the subquery's own.
         claimed_booking_id, claimed_id = (literal_column(f"{self.n.name}.{name}") for name in ("booking_id", "id"))
-        return exists().where(held.c.booking_id == claimed_booking_id, held.c.id != claimed_id,
-                              claimable_but_for_siblings(held, now))
+        other, held = self.n.alias("other"), self.n.alias("held")
+        return (exists().where(other.c.id != claimed_id, claimable_but_for_siblings(other, now)).label("more_due"),
+                exists().where(held.c.booking_id == claimed_booking_id, held.c.id != claimed_id,
+                               claimable_but_for_siblings(held, now)).label("holds_back"))
 
     def finish_claim(self, executor: Session | Connection, claimed, **values) -> None:
         """Record the outcome of a claim (the row `claim_statement` returned), only while the row is still that
