@@ -5,7 +5,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, case, exists, func, literal, literal_column, or_, select, update
+from sqlalchemy import and_, bindparam, case, exists, literal_column, or_, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,12 @@ from ..domain.rendering import Rendered
 from .tables import Tables
 
 DUE_NOW_CHANNEL = "notifications_due"  # NOTIFYed by a transaction that makes a message due now: wakes dispatchers
+
+
+SHARED_BY_A_BOOKINGS_MESSAGES = ("source", "occasion", "booking_id", "client_id", "to_address", "to_name")
+PER_MESSAGE = ("id", "kind", "subject", "body_text", "calendar", "send_at")
+INSERTED_COLUMNS = ("id", "source", "kind", "occasion", "booking_id", "client_id", "to_address", "to_name", "subject",
+                    "body_text", "calendar", "send_at", "not_before", "status", "attempts", "created_at", "updated_at")
 
 
 @dataclass(frozen=True)
@@ -61,31 +67,57 @@ class Repository:
         return bool(self.schedule_all(session, [NewMessage(**message)], now))
 
     def schedule_all(self, session: Session, messages: list[NewMessage], now: datetime) -> list[NewMessage]:
-        """Schedule messages, each once per (source, kind, occasion), in one INSERT; those that were not
-        scheduled before, in the order given."""
-        if not messages:
-            return []
+        """Schedule messages, each once per (source, kind, occasion), in one INSERT (one per recipient and
+        occasion: a booking's messages share them); those that were not scheduled before, in the order given."""
         ids = [str(uuid.uuid4()) for _ in messages]
-        # RETURNING, not rowcount: on PostgreSQL the rowcount of an INSERT … ON CONFLICT was never 1. SQLAlchemy
-        # sends the rows as one multi-row INSERT (its "insertmanyvalues"), on both databases.
-        made = set(session.scalars(self._statement(session, "schedule", self._schedule_statement), [
-            {"id": id_, "source": m.source, "kind": m.kind, "occasion": m.occasion, "booking_id": m.booking_id,
-             "client_id": m.client_id, "to_address": m.to_address, "to_name": m.to_name,
-             "subject": m.rendered.subject, "body_text": m.rendered.text, "calendar": m.calendar,
-             "send_at": m.send_at, "not_before": m.send_at, "status": SCHEDULED, "attempts": 0,
-             "created_at": now, "updated_at": now} for id_, m in zip(ids, messages)]))
+        groups: dict[tuple, list[tuple[str, NewMessage]]] = {}
+        for id_, message in zip(ids, messages):
+            groups.setdefault(tuple(getattr(message, name) for name in SHARED_BY_A_BOOKINGS_MESSAGES), []).append(
+                (id_, message))
+        made = set()
+        for shared, rows in groups.items():
+            # RETURNING, not rowcount: on PostgreSQL the rowcount of an INSERT … ON CONFLICT was never 1.
+            made.update(session.scalars(self._statement(session, ("schedule", len(rows)), lambda dialect: (
+                self._schedule_statement(dialect, len(rows)))), self._schedule_parameters(shared, rows, now)))
         return [m for id_, m in zip(ids, messages) if id_ in made]
 
-    def _schedule_statement(self, dialect: str):
-        insert = dialect_insert(dialect, self.n).on_conflict_do_nothing(index_elements=["source", "kind", "occasion"])
-        if dialect != "postgresql":
-            return insert.returning(self.n.c.id)
-        # A row made due now (send_at is its created_at, the transaction's now) wakes the dispatchers (NOTIFY,
-        # delivered at commit, as `clinic_shared.wakeups.notify` would), in the INSERT itself: no statement of its
-        # own. A row that was there already is not returned, so it wakes nobody.
-        due_now = case((self.n.c.send_at <= self.n.c.created_at,
-                        func.pg_notify(literal(DUE_NOW_CHANNEL), literal(""))), else_=None)
-        return insert.returning(self.n.c.id, due_now)
+    @staticmethod
+    def _schedule_parameters(shared: tuple, rows: list[tuple[str, NewMessage]], now: datetime) -> dict:
+        parameters = {**dict(zip(SHARED_BY_A_BOOKINGS_MESSAGES, shared)), "status": SCHEDULED, "attempts": 0,
+                      "now": now}
+        for n, (id_, message) in enumerate(rows):
+            parameters.update({f"id_{n}": id_, f"kind_{n}": message.kind, f"subject_{n}": message.rendered.subject,
+                               f"body_text_{n}": message.rendered.text, f"calendar_{n}": message.calendar,
+                               f"send_at_{n}": message.send_at})
+        return parameters
+
+    def _schedule_statement(self, dialect: str, count: int):
+        """INSERT … VALUES of `count` rows … ON CONFLICT DO NOTHING RETURNING id, what the rows share given once.
+
+        Written as SQL text (with typed parameters): SQLAlchemy does not cache a multi-row VALUES construct's
+        compiled form, and its executemany ("insertmanyvalues") gives each row its own copy of every parameter, 85
+        for a booking's five messages, past the 50 up to which psycopg keeps a statement's conversion to its `$1`
+        form: it parsed the long statement again on every execution, the larger part of the INSERT's CPU. Here
+        they are 39, and SQLAlchemy caches the text's compiled form like any statement's."""
+        parameters = {name: bindparam(name, type_=self.n.c[name].type)
+                      for name in (*SHARED_BY_A_BOOKINGS_MESSAGES, "status", "attempts")}
+        parameters["now"] = bindparam("now", type_=self.n.c.created_at.type)
+        rows = []
+        for n in range(count):
+            for name in PER_MESSAGE:
+                parameters[f"{name}_{n}"] = bindparam(f"{name}_{n}", type_=self.n.c[name].type)
+            given = {**{name: f":{name}_{n}" for name in PER_MESSAGE}, "not_before": f":send_at_{n}",
+                     "created_at": ":now", "updated_at": ":now"}
+            rows.append("(" + ", ".join(given.get(column, f":{column}") for column in INSERTED_COLUMNS) + ")")
+        returning = "id"
+        if dialect == "postgresql":
+            # A row made due now (send_at is its created_at, the transaction's now) wakes the dispatchers (NOTIFY,
+            # delivered at commit, as `clinic_shared.wakeups.notify` would), in the INSERT itself: no statement
+            # of its own. A row that was there already is not returned, so it wakes nobody.
+            returning += f", CASE WHEN send_at <= created_at THEN pg_notify('{DUE_NOW_CHANNEL}', '') END"
+        return text(f"INSERT INTO {self.n.name} ({', '.join(INSERTED_COLUMNS)}) VALUES {', '.join(rows)} "
+                    f"ON CONFLICT (source, kind, occasion) DO NOTHING RETURNING {returning}"
+                    ).bindparams(*parameters.values()).columns(self.n.c.id)
 
     def _statement(self, executor: Session | Connection, name, build):
         """The statement `name`, built once per dialect: building a SQLAlchemy statement and its cache key
