@@ -23,7 +23,7 @@ from .domain.calendar import CalendarEvent, build_ics
 from .domain.kinds import (AFTERCARE, APPOINTMENT_REMINDER, CANCELLATION, CONSULTATION_CONFIRMATION,
                            PRE_TREATMENT, SCREENING_RESULT, SIGN_IN_LINK, WAITLIST_OFFER)
 from .domain.ordering import CANCELLED, COMPLETED, CONFIRMED, Known, calendar_sequence, is_news
-from .domain.rendering import (AppointmentFacts, OfferFacts, Sender, manage_url, render_appointment,
+from .domain.rendering import (AppointmentFacts, OfferFacts, Rendered, Sender, appointment_texts, manage_url,
                                render_screening_result, render_sign_in_link, render_waitlist_offer)
 from .settings import NotificationSettings
 from .store.repository import NewMessage, Repository
@@ -114,8 +114,9 @@ class EventHandlers:
         sequence = self._apply(session, booking, CONFIRMED, now, lambda known: known or 0)
         if sequence is None:
             return  # a later change, a cancellation or a completion overtook it: it planned what is left
+        texts = self._texts(booking)
         self.repo.schedule_all(session, [
-            self._message(booking, planned.kind, CONFIRMATION_OCCASION, planned.send_at, now, sequence)
+            self._message(booking, planned.kind, CONFIRMATION_OCCASION, planned.send_at, now, sequence, texts=texts)
             for planned in schedule.confirmation_plan(booking.type, booking.start, booking.end, now, self.settings)
         ], now)
 
@@ -259,8 +260,13 @@ class EventHandlers:
         return manage_url(self.settings.public_url, token)
 
     def _render(self, kind: str, booking: Booking, cancel_reason: str | None = None):
-        return render_appointment(kind, self._facts(booking), self.settings.tz, self.sender,
-                                  self._manage_link(booking), cancel_reason)
+        return self._texts(booking, cancel_reason)(kind)
+
+    def _texts(self, booking: Booking, cancel_reason: str | None = None) -> Callable[[str], Rendered]:
+        """The booking's messages by kind (`rendering.appointment_texts`): one event's several messages share
+        their values."""
+        return appointment_texts(self._facts(booking), self.settings.tz, self.sender, self._manage_link(booking),
+                                 cancel_reason)
 
     def _calendar(self, booking: Booking, sequence: int, now: datetime, cancel: bool) -> str:
         facts = self._facts(booking)
@@ -277,14 +283,16 @@ class EventHandlers:
         ), stamp=now, cancel=cancel)
 
     def _message(self, booking: Booking, kind: str, occasion: str, send_at: datetime, now: datetime, sequence: int,
-                 cancel_reason: str | None = None) -> NewMessage:
+                 cancel_reason: str | None = None, texts: Callable[[str], Rendered] | None = None) -> NewMessage:
+        """The message of `kind`; `texts` (`_texts` of the same booking and reason) when an event makes several."""
+        texts = texts or self._texts(booking, cancel_reason)
         calendar = None
         if kind in INVITATION_KINDS or kind == CANCELLATION:
             calendar = self._calendar(booking, sequence, now, cancel=kind == CANCELLATION)
         return NewMessage(source=booking.source, kind=kind, occasion=occasion, send_at=send_at,
                           booking_id=booking.id, client_id=booking.data["client_id"],
                           to_address=booking.client["email"], to_name=booking.client["name"],
-                          rendered=self._render(kind, booking, cancel_reason), calendar=calendar)
+                          rendered=texts(kind), calendar=calendar)
 
     def _schedule(self, session: Session, booking: Booking, kind: str, occasion: str, send_at: datetime,
                   now: datetime, sequence: int, cancel_reason: str | None = None) -> None:
