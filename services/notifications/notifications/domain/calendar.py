@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event, Timezone, vCalAddress, vText
 
 PRODID = "-//Clinic booking//Notifications//EN"
-EVENT_BEGINS = "BEGIN:VEVENT\r\n"
+CALENDAR_ENDS = "END:VCALENDAR\r\n"
 
 
 @dataclass(frozen=True)
@@ -61,18 +61,25 @@ def zone_rules_text(tz: ZoneInfo, first_year: int, last_year: int) -> str:
 
 
 def build_ics(event: CalendarEvent, stamp: datetime, cancel: bool = False) -> str:
-    """The invitation as `icalendar` writes a calendar of the zone's rules and the event (in that order); the
-    zone's rules, the same for every invitation of those years, are put in as written once (`zone_rules_text`):
-    the same text, tests/test_notifications_calendar.py compares the two."""
-    tz = event.timezone
+    """The invitation as `icalendar` writes a calendar of the zone's rules and the event (in that order), put
+    together from what it writes of each part: the calendar's own lines and the zone's rules, the same for every
+    invitation of the same method and years, are written once (`calendar_lines`, `zone_rules_text`), only the
+    event each time. The same text: tests/test_notifications_calendar.py compares the two."""
+    return (calendar_lines("CANCEL" if cancel else "REQUEST")
+            + zone_rules_text(event.timezone, *rules_years(event))
+            + invitation_event(event, stamp, cancel).to_ical().decode("utf-8")
+            + CALENDAR_ENDS)
+
+
+@lru_cache(maxsize=2)
+def calendar_lines(method: str) -> str:
+    """BEGIN:VCALENDAR and the calendar's properties, as the library writes them (CRLF lines)."""
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "CANCEL" if cancel else "REQUEST")
-    calendar.add_component(invitation_event(event, stamp, cancel))
-    head, _, rest = calendar.to_ical().decode("utf-8").partition(f"\r\n{EVENT_BEGINS}")
-    return f"{head}\r\n{zone_rules_text(tz, *rules_years(event))}{EVENT_BEGINS}{rest}"
+    calendar.add("method", method)
+    return calendar.to_ical().decode("utf-8").removesuffix(CALENDAR_ENDS)
 
 
 def rules_years(event: CalendarEvent) -> tuple[int, int]:
