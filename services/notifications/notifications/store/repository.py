@@ -128,12 +128,12 @@ class Repository:
             statement = self._statements[(name, dialect)] = build(dialect)
         return statement
 
-    def claim_statement(self, session: Session):
+    def claim_statement(self, executor: Session | Connection):
         """One UPDATE … RETURNING that claims the next claimable message (`claimable`, earliest first) and
         returns its row as claimed: `sending`, attempts + 1, leased until :claim_lease_expires_at (parameters:
         claim_now, claim_lease_expires_at). Two dispatchers never take one row: on PostgreSQL the subquery
         locks its pick FOR UPDATE SKIP LOCKED, on SQLite BEGIN IMMEDIATE holds the write lock."""
-        return self._statement(session, "claim", self._claim_statement)
+        return self._statement(executor, "claim", self._claim_statement)
 
     def _claim_statement(self, dialect: str):
         now = bindparam("claim_now", type_=self.n.c.not_before.type)
