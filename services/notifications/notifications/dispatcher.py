@@ -13,8 +13,8 @@ while sending is claimed again after its lease.
 The one resend left is SMTP's own: a crash (or a lost reply) after the mail server accepted the message
 and before `sent` is committed. That window is one UPDATE and its COMMIT: `sent` is recorded the moment
 the server has accepted the message (before the SMTP session is closed), on a connection taken and checked
-before sending (the one the message was claimed on, handed to its sender); if the database is briefly away then, it is retried in place. The `Message-ID` is the
-same, so such a resend is recognisable.
+before sending (the one the message was claimed on, handed to its sender); if the database is briefly away
+then, it is retried in place. The `Message-ID` is the same, so such a resend is recognisable.
 
 A mail server that is down, slow or answering 4xx is retried with a growing backoff until
 `delivery_give_up` after the message was due; a 5xx refusal of the message fails it at once.
@@ -92,11 +92,13 @@ class Dispatcher:
             self._free_senders.acquire()
             # Looked at before the claim: a send that ends during it may have held back what it did not find.
             in_flight = [future for future in holding_back if not future.done()]
-            connection = self._engine.connect()
+            connection = None
             try:
+                connection = self._engine.connect()  # a checkout that meets no database is a failed claim too
                 row = self._claim_on(connection)
             except BaseException as exc:
-                connection.close()
+                if connection is not None:
+                    connection.close()
                 self._free_senders.release()
                 if claimed and is_transient(exc):
                     # The database is away for a moment: finish what is being sent (its senders wait the
