@@ -5,12 +5,15 @@ SMTP when CLINIC_SMTP_URL is set (`smtp://host:port`, `smtp://user:pass@host:por
 """
 from __future__ import annotations
 
+import heapq
+import itertools
 import os
 import re
 import smtplib
 import socket
 import ssl
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -120,6 +123,52 @@ def _cut(client: smtplib.SMTP) -> None:
             pass
 
 
+class SessionDeadlines:
+    """Cuts each SMTP session still running at its deadline, from one thread for all of them (a timer thread per
+    send cost the start of a thread, a large part of a send's CPU). The thread waits for the earliest deadline,
+    and ends after IDLE_SECONDS with none pending (the next session starts it again)."""
+
+    IDLE_SECONDS = 60.0
+
+    def __init__(self):
+        self._changed = threading.Condition()
+        self._pending: list[list] = []  # heap of [deadline, sequence number, client or None once finished]
+        self._numbers = itertools.count()
+        self._running = False
+
+    def watch(self, client: smtplib.SMTP, seconds: float) -> list:
+        """Cut `client` in `seconds` unless `finished` is called first; the handle to pass it."""
+        entry = [time.monotonic() + seconds, next(self._numbers), client]
+        with self._changed:
+            heapq.heappush(self._pending, entry)
+            if not self._running:
+                self._running = True
+                threading.Thread(target=self._run, name="smtp-deadlines", daemon=True).start()
+            elif self._pending[0] is entry:  # earlier than what the thread waits for
+                self._changed.notify()
+        return entry
+
+    def finished(self, entry: list) -> None:
+        with self._changed:
+            entry[2] = None  # dropped from the heap when it comes to the top
+
+    def _run(self) -> None:
+        with self._changed:
+            while True:
+                while self._pending and self._pending[0][2] is None:
+                    heapq.heappop(self._pending)
+                if not self._pending:
+                    if not self._changed.wait(self.IDLE_SECONDS) and not self._pending:
+                        self._running = False
+                        return
+                    continue
+                wait = self._pending[0][0] - time.monotonic()
+                if wait > 0:
+                    self._changed.wait(wait)
+                    continue
+                _cut(heapq.heappop(self._pending)[2])
+
+
 class SmtpTransport:
     def __init__(self, url: str, timeout: float = 30.0):
         parts = urlsplit(url)
@@ -132,6 +181,7 @@ class SmtpTransport:
         self.password = unquote(parts.password) if parts.password else None
         self.starttls = parse_qs(parts.query).get("starttls", ["0"])[0].lower() in ("1", "true", "yes")
         self.timeout = timeout
+        self._deadlines = SessionDeadlines()
 
     def send(self, message: OutgoingEmail | EmailMessage, notification_id: str,
              accepted: Callable[[], None] | None = None) -> None:
@@ -143,9 +193,7 @@ class SmtpTransport:
                                       context=ssl.create_default_context())
         else:
             client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-        deadline = threading.Timer(self.timeout, _cut, args=(client,))
-        deadline.daemon = True
-        deadline.start()
+        deadline = self._deadlines.watch(client, self.timeout)
         try:
             with client:
                 if self.starttls:
@@ -164,7 +212,7 @@ class SmtpTransport:
                 if accepted is not None:
                     accepted()
         finally:
-            deadline.cancel()
+            self._deadlines.finished(deadline)
 
 
 class EmlOutbox:

@@ -13,8 +13,8 @@ while sending is claimed again after its lease.
 The one resend left is SMTP's own: a crash (or a lost reply) after the mail server accepted the message
 and before `sent` is committed. That window is one UPDATE and its COMMIT: `sent` is recorded the moment
 the server has accepted the message (before the SMTP session is closed), on a connection taken and checked
-before sending; if the database is briefly away then, it is retried in place. The `Message-ID` is the
-same, so such a resend is recognisable.
+before sending (the one the message was claimed on, handed to its sender); if the database is briefly away
+then, it is retried in place. The `Message-ID` is the same, so such a resend is recognisable.
 
 A mail server that is down, slow or answering 4xx is retried with a growing backoff until
 `delivery_give_up` after the message was due; a 5xx refusal of the message fails it at once.
@@ -47,6 +47,7 @@ class Dispatcher:
     def __init__(self, session_factory: sessionmaker[Session], repository: Repository, transport,
                  settings: NotificationSettings, clock: Callable[[], datetime]):
         self._sessions = session_factory
+        self._engine = session_factory.kw["bind"]
         self._repo = repository
         self._transport = transport
         self._settings = settings
@@ -59,15 +60,24 @@ class Dispatcher:
         all are sent; return how many were claimed. A failed send is recorded by its sender; anything that
         escaped one is raised here, after the others are done."""
         claimed: list[Future] = []
+        holding_back: set[Future] = set()  # the sends whose booking has another message claimable but for them
         try:
             while len(claimed) < self._settings.dispatch_batch_size:
-                row = self._claim_for_a_free_sender(claimed)
+                row, connection = self._claim_for_a_free_sender(claimed, holding_back)
                 if row is None:
                     break
-                sending = self._senders.submit(self._deliver, row)
+                try:
+                    sending = self._senders.submit(self._deliver, row, connection)
+                except BaseException:
+                    connection.close()
+                    raise
                 # Freed once the future is done, so a claimer that got the sender sees that send as finished.
                 sending.add_done_callback(lambda _: self._free_senders.release())
                 claimed.append(sending)
+                if row.holds_back:
+                    holding_back.add(sending)
+                if not row.more_due:
+                    break  # nothing else was due: a message due from now on is the next round's
         finally:
             for future in claimed:
                 future.exception()  # wait for every send, whatever happened to the claims
@@ -75,41 +85,55 @@ class Dispatcher:
             future.result()
         return len(claimed)
 
-    def _claim_for_a_free_sender(self, claimed: list[Future]):
-        """Wait for a free sender, then claim a message for it (the sender stays taken); None when nothing
-        more is due this round."""
+    def _claim_for_a_free_sender(self, claimed: list[Future], holding_back: set[Future]):
+        """Wait for a free sender, then claim a message for it (the sender stays taken): the row and the connection
+        it was claimed on, which the sender goes on with; (None, None) when nothing more is due this round."""
         while True:
             self._free_senders.acquire()
-            in_flight = [future for future in claimed if not future.done()]  # looked at before the claim
+            # Looked at before the claim: a send that ends during it may have held back what it did not find.
+            in_flight = [future for future in holding_back if not future.done()]
+            connection = None
             try:
-                row = self.claim()
+                connection = self._engine.connect()  # a checkout that meets no database is a failed claim too
+                row = self._claim_on(connection)
             except BaseException as exc:
+                if connection is not None:
+                    connection.close()
                 self._free_senders.release()
                 if claimed and is_transient(exc):
                     # The database is away for a moment: finish what is being sent (its senders wait the
                     # blip out to record it) and claim more on the next round.
                     log.warning("claiming stopped for this round, the database is away: %s", exc)
-                    return None
+                    return None, None
                 raise
             if row is not None:
-                return row
+                return row, connection
+            connection.close()
             self._free_senders.release()
             if not in_flight:
-                return None
-            # A booking's next message becomes claimable once its sibling in flight is sent.
+                return None, None
+            # A booking's next message becomes claimable once its sibling in flight is sent. (Only then: a
+            # message that becomes due meanwhile is the next round's, which its NOTIFY, or the poll, starts:
+            # `every` runs the job again at once for a NOTIFY that came while it ran.)
             wait(in_flight, return_when=FIRST_COMPLETED)
+            holding_back.difference_update(future for future in in_flight if future.done())
 
     def claim(self):
         """Claim the next due message for this dispatcher, or None when nothing is due."""
+        with self._engine.connect() as connection:
+            return self._claim_on(connection)
+
+    def _claim_on(self, connection):
         now = self._clock()
-        with transaction(self._sessions) as session:
-            return session.execute(self._repo.claim_statement(session), {
+        with connection.begin():
+            return connection.execute(self._repo.claim_statement(connection), {
                 "claim_now": now, "claim_lease_expires_at": now + self._settings.sending_lease}).first()
 
-    def _deliver(self, row) -> None:
-        # One connection per message, taken (and pinged) now: the check reads on it, and `sent` is recorded on
-        # it the moment the server has the message, not after a checkout and a ping in that window.
-        with self._sessions.kw["bind"].connect() as connection:
+    def _deliver(self, row, connection=None) -> None:
+        # One connection per message, the one it was claimed on (or taken and pinged now): the check reads on it,
+        # and `sent` is recorded on it the moment the server has the message, not after a checkout and a ping in
+        # that window.
+        with connection if connection is not None else self._engine.connect() as connection:
             try:
                 withdrawn = self._no_longer_wanted(connection, row)
             finally:

@@ -23,7 +23,7 @@ from .domain.calendar import CalendarEvent, build_ics
 from .domain.kinds import (AFTERCARE, APPOINTMENT_REMINDER, CANCELLATION, CONSULTATION_CONFIRMATION,
                            PRE_TREATMENT, SCREENING_RESULT, SIGN_IN_LINK, WAITLIST_OFFER)
 from .domain.ordering import CANCELLED, COMPLETED, CONFIRMED, Known, calendar_sequence, is_news
-from .domain.rendering import (AppointmentFacts, OfferFacts, Sender, manage_url, render_appointment,
+from .domain.rendering import (AppointmentFacts, OfferFacts, Rendered, Sender, appointment_texts, manage_url,
                                render_screening_result, render_sign_in_link, render_waitlist_offer)
 from .settings import NotificationSettings
 from .store.repository import NewMessage, Repository
@@ -111,23 +111,20 @@ class EventHandlers:
 
     def booking_confirmed(self, session: Session, data: dict, envelope: dict) -> None:
         booking, now = Booking(data), self.clock()
-        known = self._known(session, booking)
-        if not self._is_news(booking, known):
+        sequence = self._apply(session, booking, CONFIRMED, now, lambda known: known or 0)
+        if sequence is None:
             return  # a later change, a cancellation or a completion overtook it: it planned what is left
-        sequence = calendar_sequence(known.calendar_sequence if known else 0, booking.version)
-        self._project(session, booking, CONFIRMED, now, calendar_sequence=sequence)
+        texts = self._texts(booking)
         self.repo.schedule_all(session, [
-            self._message(booking, planned.kind, CONFIRMATION_OCCASION, planned.send_at, now, sequence)
+            self._message(booking, planned.kind, CONFIRMATION_OCCASION, planned.send_at, now, sequence, texts=texts)
             for planned in schedule.confirmation_plan(booking.type, booking.start, booking.end, now, self.settings)
         ], now)
 
     def booking_cancelled(self, session: Session, data: dict, envelope: dict) -> None:
         booking, now = Booking(data), self.clock()
-        known = self._known(session, booking)
-        if not self._is_news(booking, known):
+        sequence = self._apply(session, booking, CANCELLED, now, lambda known: (known or 0) + 1)
+        if sequence is None:
             return  # cancelled already (its cancellation is scheduled), or a late copy
-        sequence = calendar_sequence((known.calendar_sequence if known else 0) + 1, booking.version)
-        self._project(session, booking, CANCELLED, now, calendar_sequence=sequence)
         unsent = self.repo.scheduled_of_booking(session, booking.id)
         self.repo.cancel(session, [row.id for row in unsent], "the booking was cancelled", now)
         self._schedule(session, booking, CANCELLATION, "cancelled", now, now, sequence,
@@ -135,11 +132,9 @@ class EventHandlers:
 
     def booking_rescheduled(self, session: Session, data: dict, envelope: dict) -> None:
         booking, now = Booking(data), self.clock()
-        known = self._known(session, booking)
-        if not self._is_news(booking, known):
+        sequence = self._apply(session, booking, CONFIRMED, now, lambda known: 0 if known is None else known + 1)
+        if sequence is None:
             return  # a later time, a cancellation or a completion is known already
-        sequence = calendar_sequence((known.calendar_sequence + 1) if known else 0, booking.version)
-        self._project(session, booking, CONFIRMED, now, calendar_sequence=sequence)
         occasion = f"rescheduled:{envelope['event_id']}"
         due = {p.kind: p.send_at for p in schedule.timed_messages(booking.type, booking.start, booking.end,
                                                                     now, self.settings)}
@@ -157,11 +152,9 @@ class EventHandlers:
 
     def booking_completed(self, session: Session, data: dict, envelope: dict) -> None:
         booking, now = Booking(data), self.clock()
-        known = self._known(session, booking)
-        if not self._is_news(booking, known):
+        if self._apply(session, booking, COMPLETED, now) is None:
             return
         completed_at = parse_aware(data["completed_at"])
-        self._project(session, booking, COMPLETED, now)
         unsent = {row.kind: row for row in self.repo.scheduled_of_booking(session, booking.id)}
         # The session took place: an unsent reminder or invitation for it would only confuse.
         self.repo.cancel(session, [row.id for row in unsent.values() if row.kind in MOOT_ONCE_HELD],
@@ -226,21 +219,33 @@ class EventHandlers:
 
     # --- helpers ------------------------------------------------------------------------------
 
-    def _known(self, session: Session, booking: Booking):
-        """The projected booking, locked until commit (None if this is the first event of it): events of one
-        booking apply one at a time, in whatever order they come."""
-        return self.repo.lock_booking(session, booking.id, self.clock(), client_id=booking.data["client_id"],
-                                      type=booking.type, start=booking.start, end=booking.end)
+    def _apply(self, session: Session, booking: Booking, status: str, now: datetime,
+               next_sequence: Callable[[int | None], int] | None = None) -> int | None:
+        """Lock the booking's projection (events of one booking apply one at a time, in whatever order they
+        come) and, if the event is news (`ordering.is_news`), project it: `status`, the event's version and,
+        with `next_sequence` (the calendar SEQUENCE by arrival, from the known one or None), the new SEQUENCE.
+        The SEQUENCE the event's messages carry, or None for old news. The first event of a booking makes its
+        row already projected: one statement, not an INSERT and an UPDATE."""
+        def sequence_after(known_sequence: int | None) -> int:
+            if next_sequence is None:  # the event does not change the calendar
+                return known_sequence or 0
+            return calendar_sequence(next_sequence(known_sequence), booking.version)
 
-    @staticmethod
-    def _is_news(booking: Booking, known) -> bool:
-        return is_news(booking.version, None if known is None else Known(known.status, known.version))
-
-    def _project(self, session: Session, booking: Booking, status: str, now: datetime, **extra) -> None:
+        first_sequence = sequence_after(None)
+        known = self.repo.lock_booking(session, booking.id, now, status=status, calendar_sequence=first_sequence,
+                                       version=booking.version, client_id=booking.data["client_id"],
+                                       type=booking.type, start=booking.start, end=booking.end)
+        if known is None:
+            return first_sequence
+        if not is_news(booking.version, Known(known.status, known.version)):
+            return None
+        sequence = sequence_after(known.calendar_sequence)
+        values = {"status": status, "calendar_sequence": sequence, "client_id": booking.data["client_id"],
+                  "type": booking.type, "start": booking.start, "end": booking.end}
         if booking.version is not None:  # an event without one leaves the newest known version alone
-            extra["version"] = booking.version
-        self.repo.save_booking(session, booking.id, now, client_id=booking.data["client_id"], type=booking.type,
-                               status=status, start=booking.start, end=booking.end, **extra)
+            values["version"] = booking.version
+        self.repo.save_booking(session, booking.id, now, **values)
+        return sequence
 
     def _facts(self, booking: Booking) -> AppointmentFacts:
         return AppointmentFacts(
@@ -255,8 +260,13 @@ class EventHandlers:
         return manage_url(self.settings.public_url, token)
 
     def _render(self, kind: str, booking: Booking, cancel_reason: str | None = None):
-        return render_appointment(kind, self._facts(booking), self.settings.tz, self.sender,
-                                  self._manage_link(booking), cancel_reason)
+        return self._texts(booking, cancel_reason)(kind)
+
+    def _texts(self, booking: Booking, cancel_reason: str | None = None) -> Callable[[str], Rendered]:
+        """The booking's messages by kind (`rendering.appointment_texts`): one event's several messages share
+        their values."""
+        return appointment_texts(self._facts(booking), self.settings.tz, self.sender, self._manage_link(booking),
+                                 cancel_reason)
 
     def _calendar(self, booking: Booking, sequence: int, now: datetime, cancel: bool) -> str:
         facts = self._facts(booking)
@@ -273,14 +283,16 @@ class EventHandlers:
         ), stamp=now, cancel=cancel)
 
     def _message(self, booking: Booking, kind: str, occasion: str, send_at: datetime, now: datetime, sequence: int,
-                 cancel_reason: str | None = None) -> NewMessage:
+                 cancel_reason: str | None = None, texts: Callable[[str], Rendered] | None = None) -> NewMessage:
+        """The message of `kind`; `texts` (`_texts` of the same booking and reason) when an event makes several."""
+        texts = texts or self._texts(booking, cancel_reason)
         calendar = None
         if kind in INVITATION_KINDS or kind == CANCELLATION:
             calendar = self._calendar(booking, sequence, now, cancel=kind == CANCELLATION)
         return NewMessage(source=booking.source, kind=kind, occasion=occasion, send_at=send_at,
                           booking_id=booking.id, client_id=booking.data["client_id"],
                           to_address=booking.client["email"], to_name=booking.client["name"],
-                          rendered=self._render(kind, booking, cancel_reason), calendar=calendar)
+                          rendered=texts(kind), calendar=calendar)
 
     def _schedule(self, session: Session, booking: Booking, kind: str, occasion: str, send_at: datetime,
                   now: datetime, sequence: int, cancel_reason: str | None = None) -> None:

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
-from notifications.domain.calendar import CalendarEvent, build_ics
+from notifications.domain.calendar import PRODID, CalendarEvent, build_ics, invitation_event, rules_years, zone_rules
 
 LONDON = ZoneInfo("Europe/London")
 STAMP = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
@@ -114,3 +114,27 @@ def test_another_clinic_zone_is_written_as_its_own():
     assert vevent["DTSTART"].params["TZID"] == "America/New_York"
     assert vevent.decoded("DTSTART").utcoffset() == timedelta(hours=-5)
     assert date(2026, 11, 2) == vevent.decoded("DTSTART").date()
+
+
+def written_by_the_library(event: CalendarEvent, stamp: datetime, cancel: bool) -> str:
+    """The whole calendar, zone's rules and event, written by `icalendar` in one go."""
+    calendar = Calendar()
+    for name, value in (("prodid", PRODID), ("version", "2.0"), ("calscale", "GREGORIAN"),
+                        ("method", "CANCEL" if cancel else "REQUEST")):
+        calendar.add(name, value)
+    calendar.add_component(zone_rules(event.timezone, *rules_years(event)))
+    calendar.add_component(invitation_event(event, stamp, cancel))
+    return calendar.to_ical().decode("utf-8")
+
+
+@pytest.mark.parametrize("cancel", [False, True])
+@pytest.mark.parametrize("changes", [
+    {}, {"description": "é" * 200, "attendee_name": 'Zoë "Z" Ångström-Núñez'},
+    {"start": datetime(2027, 12, 31, 23, 30, tzinfo=LONDON), "end": datetime(2028, 1, 1, 0, 30, tzinfo=LONDON)},
+    {"start": datetime(2026, 11, 2, 9, 0, tzinfo=ZoneInfo("America/New_York")),
+     "end": datetime(2026, 11, 2, 10, 0, tzinfo=ZoneInfo("America/New_York")),
+     "timezone": ZoneInfo("America/New_York")},
+])
+def test_the_zone_rules_written_once_give_the_librarys_very_text(changes, cancel):
+    invitation = event(**changes)
+    assert build_ics(invitation, stamp=STAMP, cancel=cancel) == written_by_the_library(invitation, STAMP, cancel)

@@ -20,7 +20,7 @@ from clinic_shared.wakeups import Listener
 from notifications.delivery import SmtpTransport, message_id
 from notifications.dispatcher import Dispatcher
 from notifications.domain.rendering import Rendered
-from notifications.store.repository import DUE_NOW_CHANNEL
+from notifications.store.repository import DUE_NOW_CHANNEL, NewMessage
 
 
 class FailingTransport:
@@ -415,3 +415,27 @@ def test_schedule_says_whether_it_scheduled_or_the_message_was_there_already(sys
 
     assert schedule() is True
     assert schedule() is False
+
+
+def test_messages_scheduled_together_keep_their_own_recipients_occasions_and_times(system, clock):
+    """A booking's messages share their recipient and occasion, and go in with them given once; messages that do
+    not share them go in all the same, each as given, and a repeated one is not scheduled twice."""
+    messages = [NewMessage(source="test", kind=kind, occasion=occasion, send_at=clock() + timedelta(hours=n),
+                           client_id=f"c{n}", to_address=f"a{n}@example.org", to_name=f"A{n}",
+                           rendered=Rendered(f"subject {n}", f"text {n}"), booking_id=f"b{n % 2}",
+                           calendar="BEGIN:VCALENDAR" if n == 0 else None)
+                for n, (kind, occasion) in enumerate((("aftercare", "one"), ("aftercare", "two"),
+                                                      ("aftercare_check_in", "two")))]
+    with system.sessions() as session, session.begin():
+        assert system.repo.schedule_all(session, messages, clock()) == messages
+    with system.sessions() as session, session.begin():
+        assert system.repo.schedule_all(session, [messages[1], messages[0]], clock()) == []
+    stored = {(row.kind, row.occasion): row for row in system.messages()}
+    assert len(stored) == 3
+    for n, message in enumerate(messages):
+        row = stored[(message.kind, message.occasion)]
+        assert (row.client_id, row.to_address, row.to_name, row.booking_id) == (f"c{n}", f"a{n}@example.org",
+                                                                               f"A{n}", f"b{n % 2}")
+        assert (row.subject, row.body_text, row.calendar) == (f"subject {n}", f"text {n}", message.calendar)
+        assert row.send_at == row.not_before == clock() + timedelta(hours=n)
+        assert (row.status, row.attempts, row.created_at) == ("scheduled", 0, clock())

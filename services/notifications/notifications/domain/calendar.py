@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event, Timezone, vCalAddress, vText
 
 PRODID = "-//Clinic booking//Notifications//EN"
+CALENDAR_ENDS = "END:VCALENDAR\r\n"
 
 
 @dataclass(frozen=True)
@@ -52,15 +53,44 @@ def zone_rules(tz: ZoneInfo, first_year: int, last_year: int) -> Timezone:
     return Timezone.from_tzinfo(tz, tzid=tz.key, first_date=date(first_year, 1, 1), last_date=date(last_year, 1, 1))
 
 
+@lru_cache(maxsize=32)
+def zone_rules_text(tz: ZoneInfo, first_year: int, last_year: int) -> str:
+    """`zone_rules` as the library writes it (BEGIN:VTIMEZONE … END:VTIMEZONE, CRLF lines): written once too,
+    since writing it cost as much as the rest of an invitation."""
+    return zone_rules(tz, first_year, last_year).to_ical().decode("utf-8")
+
+
 def build_ics(event: CalendarEvent, stamp: datetime, cancel: bool = False) -> str:
-    tz = event.timezone
+    """The invitation as `icalendar` writes a calendar of the zone's rules and the event (in that order), put
+    together from what it writes of each part: the calendar's own lines and the zone's rules, the same for every
+    invitation of the same method and years, are written once (`calendar_lines`, `zone_rules_text`), only the
+    event each time. The same text: tests/test_notifications_calendar.py compares the two."""
+    return (calendar_lines("CANCEL" if cancel else "REQUEST")
+            + zone_rules_text(event.timezone, *rules_years(event))
+            + invitation_event(event, stamp, cancel).to_ical().decode("utf-8")
+            + CALENDAR_ENDS)
+
+
+@lru_cache(maxsize=2)
+def calendar_lines(method: str) -> str:
+    """BEGIN:VCALENDAR and the calendar's properties, as the library writes them (CRLF lines)."""
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "CANCEL" if cancel else "REQUEST")
-    # The zone's rules for the years around the appointment: enough for any calendar, and a short file.
-    calendar.add_component(zone_rules(tz, event.start.astimezone(tz).year - 1, event.end.astimezone(tz).year + 2))
+    calendar.add("method", method)
+    return calendar.to_ical().decode("utf-8").removesuffix(CALENDAR_ENDS)
+
+
+def rules_years(event: CalendarEvent) -> tuple[int, int]:
+    """The years of the zone's rules an invitation carries: those around the appointment, enough for any
+    calendar, and a short file."""
+    tz = event.timezone
+    return event.start.astimezone(tz).year - 1, event.end.astimezone(tz).year + 2
+
+
+def invitation_event(event: CalendarEvent, stamp: datetime, cancel: bool) -> Event:
+    tz = event.timezone
     vevent = Event()
     vevent.add("uid", event_uid(event.booking_id, event.uid_domain))
     vevent.add("sequence", event.sequence)
@@ -74,5 +104,4 @@ def build_ics(event: CalendarEvent, stamp: datetime, cancel: bool = False) -> st
     vevent.add("attendee", _address(event.attendee_email, event.attendee_name, ROLE="REQ-PARTICIPANT"))
     vevent.add("status", "CANCELLED" if cancel else "CONFIRMED")
     vevent.add("transp", "OPAQUE")
-    calendar.add_component(vevent)
-    return calendar.to_ical().decode("utf-8")
+    return vevent

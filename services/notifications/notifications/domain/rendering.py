@@ -9,6 +9,7 @@ from datetime import datetime
 from functools import lru_cache
 from importlib import resources
 from string import Template
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 from .kinds import SCREENING_RESULT, SIGN_IN_LINK, WAITLIST_OFFER
@@ -101,7 +102,14 @@ def appointment_values(facts: AppointmentFacts, tz: ZoneInfo, sender: Sender, ma
 
 def render_appointment(kind: str, facts: AppointmentFacts, tz: ZoneInfo, sender: Sender, manage_link: str,
                        cancel_reason: str | None = None) -> Rendered:
-    return render(kind, appointment_values(facts, tz, sender, manage_link, cancel_reason))
+    return appointment_texts(facts, tz, sender, manage_link, cancel_reason)(kind)
+
+
+def appointment_texts(facts: AppointmentFacts, tz: ZoneInfo, sender: Sender, manage_link: str,
+                      cancel_reason: str | None = None) -> Callable[[str], Rendered]:
+    """A booking's messages by kind, its values (dates, times, areas) worked out once for all of them."""
+    values = appointment_values(facts, tz, sender, manage_link, cancel_reason)
+    return lambda kind: render(kind, values)
 
 
 OUTCOME_WORDS = {

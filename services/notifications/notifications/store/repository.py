@@ -5,7 +5,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, case, exists, or_, select, update
+from sqlalchemy import and_, bindparam, case, exists, literal_column, or_, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -16,8 +16,13 @@ from ..domain.kinds import CANCELLATION, CANCELLED, FAILED, SCHEDULED, SENDING
 from ..domain.rendering import Rendered
 from .tables import Tables
 
-NEW = "new"  # a projected booking's status only inside the transaction that made its row (`lock_booking`)
 DUE_NOW_CHANNEL = "notifications_due"  # NOTIFYed by a transaction that makes a message due now: wakes dispatchers
+
+
+SHARED_BY_A_BOOKINGS_MESSAGES = ("source", "occasion", "booking_id", "client_id", "to_address", "to_name")
+PER_MESSAGE = ("id", "kind", "subject", "body_text", "calendar", "send_at")
+INSERTED_COLUMNS = ("id", "source", "kind", "occasion", "booking_id", "client_id", "to_address", "to_name", "subject",
+                    "body_text", "calendar", "send_at", "not_before", "status", "attempts", "created_at", "updated_at")
 
 
 @dataclass(frozen=True)
@@ -62,27 +67,57 @@ class Repository:
         return bool(self.schedule_all(session, [NewMessage(**message)], now))
 
     def schedule_all(self, session: Session, messages: list[NewMessage], now: datetime) -> list[NewMessage]:
-        """Schedule messages, each once per (source, kind, occasion), in one INSERT; those that were not
-        scheduled before, in the order given."""
-        if not messages:
-            return []
+        """Schedule messages, each once per (source, kind, occasion), in one INSERT (one per recipient and
+        occasion: a booking's messages share them); those that were not scheduled before, in the order given."""
         ids = [str(uuid.uuid4()) for _ in messages]
-        # RETURNING, not rowcount: on PostgreSQL the rowcount of an INSERT … ON CONFLICT was never 1. SQLAlchemy
-        # sends the rows as one multi-row INSERT (its "insertmanyvalues"), on both databases.
-        made = set(session.scalars(self._statement(session, "schedule", self._schedule_statement), [
-            {"id": id_, "source": m.source, "kind": m.kind, "occasion": m.occasion, "booking_id": m.booking_id,
-             "client_id": m.client_id, "to_address": m.to_address, "to_name": m.to_name,
-             "subject": m.rendered.subject, "body_text": m.rendered.text, "calendar": m.calendar,
-             "send_at": m.send_at, "not_before": m.send_at, "status": SCHEDULED, "attempts": 0,
-             "created_at": now, "updated_at": now} for id_, m in zip(ids, messages)]))
-        scheduled = [m for id_, m in zip(ids, messages) if id_ in made]
-        if any(m.send_at <= now for m in scheduled):
-            notify(session, DUE_NOW_CHANNEL)
-        return scheduled
+        groups: dict[tuple, list[tuple[str, NewMessage]]] = {}
+        for id_, message in zip(ids, messages):
+            groups.setdefault(tuple(getattr(message, name) for name in SHARED_BY_A_BOOKINGS_MESSAGES), []).append(
+                (id_, message))
+        made = set()
+        for shared, rows in groups.items():
+            # RETURNING, not rowcount: on PostgreSQL the rowcount of an INSERT … ON CONFLICT was never 1.
+            made.update(session.scalars(self._statement(session, ("schedule", len(rows)), lambda dialect: (
+                self._schedule_statement(dialect, len(rows)))), self._schedule_parameters(shared, rows, now)))
+        return [m for id_, m in zip(ids, messages) if id_ in made]
 
-    def _schedule_statement(self, dialect: str):
-        return (dialect_insert(dialect, self.n).on_conflict_do_nothing(index_elements=["source", "kind", "occasion"])
-                .returning(self.n.c.id))
+    @staticmethod
+    def _schedule_parameters(shared: tuple, rows: list[tuple[str, NewMessage]], now: datetime) -> dict:
+        parameters = {**dict(zip(SHARED_BY_A_BOOKINGS_MESSAGES, shared)), "status": SCHEDULED, "attempts": 0,
+                      "now": now}
+        for n, (id_, message) in enumerate(rows):
+            parameters.update({f"id_{n}": id_, f"kind_{n}": message.kind, f"subject_{n}": message.rendered.subject,
+                               f"body_text_{n}": message.rendered.text, f"calendar_{n}": message.calendar,
+                               f"send_at_{n}": message.send_at})
+        return parameters
+
+    def _schedule_statement(self, dialect: str, count: int):
+        """INSERT … VALUES of `count` rows … ON CONFLICT DO NOTHING RETURNING id, what the rows share given once.
+
+        Written as SQL text (with typed parameters): SQLAlchemy does not cache a multi-row VALUES construct's
+        compiled form, and its executemany ("insertmanyvalues") gives each row its own copy of every parameter, 85
+        for a booking's five messages, past the 50 up to which psycopg keeps a statement's conversion to its `$1`
+        form: it parsed the long statement again on every execution, the larger part of the INSERT's CPU. Here
+        they are 39, and SQLAlchemy caches the text's compiled form like any statement's."""
+        parameters = {name: bindparam(name, type_=self.n.c[name].type)
+                      for name in (*SHARED_BY_A_BOOKINGS_MESSAGES, "status", "attempts")}
+        parameters["now"] = bindparam("now", type_=self.n.c.created_at.type)
+        rows = []
+        for n in range(count):
+            for name in PER_MESSAGE:
+                parameters[f"{name}_{n}"] = bindparam(f"{name}_{n}", type_=self.n.c[name].type)
+            given = {**{name: f":{name}_{n}" for name in PER_MESSAGE}, "not_before": f":send_at_{n}",
+                     "created_at": ":now", "updated_at": ":now"}
+            rows.append("(" + ", ".join(given.get(column, f":{column}") for column in INSERTED_COLUMNS) + ")")
+        returning = "id"
+        if dialect == "postgresql":
+            # A row made due now (send_at is its created_at, the transaction's now) wakes the dispatchers (NOTIFY,
+            # delivered at commit, as `clinic_shared.wakeups.notify` would), in the INSERT itself: no statement
+            # of its own. A row that was there already is not returned, so it wakes nobody.
+            returning += f", CASE WHEN send_at <= created_at THEN pg_notify('{DUE_NOW_CHANNEL}', '') END"
+        return text(f"INSERT INTO {self.n.name} ({', '.join(INSERTED_COLUMNS)}) VALUES {', '.join(rows)} "
+                    f"ON CONFLICT (source, kind, occasion) DO NOTHING RETURNING {returning}"
+                    ).bindparams(*parameters.values()).columns(self.n.c.id)
 
     def _statement(self, executor: Session | Connection, name, build):
         """The statement `name`, built once per dialect: building a SQLAlchemy statement and its cache key
@@ -93,12 +128,12 @@ class Repository:
             statement = self._statements[(name, dialect)] = build(dialect)
         return statement
 
-    def claim_statement(self, session: Session):
+    def claim_statement(self, executor: Session | Connection):
         """One UPDATE … RETURNING that claims the next claimable message (`claimable`, earliest first) and
         returns its row as claimed: `sending`, attempts + 1, leased until :claim_lease_expires_at (parameters:
         claim_now, claim_lease_expires_at). Two dispatchers never take one row: on PostgreSQL the subquery
         locks its pick FOR UPDATE SKIP LOCKED, on SQLite BEGIN IMMEDIATE holds the write lock."""
-        return self._statement(session, "claim", self._claim_statement)
+        return self._statement(executor, "claim", self._claim_statement)
 
     def _claim_statement(self, dialect: str):
         now = bindparam("claim_now", type_=self.n.c.not_before.type)
@@ -110,7 +145,21 @@ class Repository:
         return (update(self.n).where(self.n.c.id == pick.scalar_subquery())
                 .values(status=SENDING, attempts=self.n.c.attempts + 1, updated_at=now,
                         lease_expires_at=bindparam("claim_lease_expires_at", type_=self.n.c.lease_expires_at.type))
-                .returning(*self.n.c))
+                .returning(*self.n.c, *self._after_the_claim(now)))
+
+    def _after_the_claim(self, now):
+        """What else is due besides the claimed message, as the dispatcher's next steps need it:
+        - `more_due`: another message is due (claimable, or held back by a sibling being sent); without one,
+          the round ends here instead of claiming once more for nothing;
+        - `holds_back`: one of them is the claimed message's booking's, held back by it: the dispatcher then
+          claims again once it is sent, and only then."""
+        # The claimed row's columns named with their table: SQLAlchemy writes a RETURNING clause's columns
+        # without it on SQLite, inside a subquery too, where `booking_id` alone would be the subquery's own.
+        claimed_booking_id, claimed_id = (literal_column(f"{self.n.name}.{name}") for name in ("booking_id", "id"))
+        other, held = self.n.alias("other"), self.n.alias("held")
+        return (exists().where(other.c.id != claimed_id, claimable_but_for_siblings(other, now)).label("more_due"),
+                exists().where(held.c.booking_id == claimed_booking_id, held.c.id != claimed_id,
+                               claimable_but_for_siblings(held, now)).label("holds_back"))
 
     def finish_claim(self, executor: Session | Connection, claimed, **values) -> None:
         """Record the outcome of a claim (the row `claim_statement` returned), only while the row is still that
@@ -205,18 +254,28 @@ class Repository:
         query = select(self.b).where(self.b.c.booking_id == booking_id)
         return session.execute(query.with_for_update() if lock else query).first()
 
-    def lock_booking(self, session: Session, booking_id: str, now: datetime, **facts):
+    def lock_booking(self, session: Session, booking_id: str, now: datetime, *, status: str, calendar_sequence: int,
+                     version: int | None, **facts):
         """The projected booking, locked until commit, or None when no event of it was applied before: two
         events of one booking handled at once by two consumers apply one after the other, the first two too.
 
         A lock on a row that does not exist yet locks nothing: both consumers would take the booking for new,
         and the later write would undo the earlier one (a late confirmation undoing a cancellation). So the
-        row is made first when missing, from the event's `facts`, with status NEW until the caller projects
-        the event in this same transaction; INSERT … ON CONFLICT DO NOTHING waits for another transaction
-        inserting the same booking, and then finds its row."""
+        row is made first when missing, from the event's `facts`, already as the event projects a booking heard
+        of for the first time (`status`, `calendar_sequence`, `version`: the first event is always news, so
+        nothing is left to write, and the row exists only inside this transaction until it commits);
+        INSERT … ON CONFLICT DO NOTHING waits for another transaction inserting the same booking, and then
+        finds its row."""
         made = session.execute(self._statement(session, "make_booking", self._make_booking_statement), dict(
-            booking_id=booking_id, status=NEW, calendar_sequence=0, updated_at=now, **facts)).first()
-        return None if made is not None else self.booking(session, booking_id, lock=True)
+            booking_id=booking_id, status=status, calendar_sequence=calendar_sequence, version=version,
+            updated_at=now, **facts)).first()
+        if made is not None:
+            return None
+        return session.execute(self._statement(session, "lock_known_booking", self._lock_booking_statement),
+                               {"locked_booking_id": booking_id}).first()
+
+    def _lock_booking_statement(self, _dialect: str):
+        return select(self.b).where(self.b.c.booking_id == bindparam("locked_booking_id")).with_for_update()
 
     def _make_booking_statement(self, dialect: str):
         return (dialect_insert(dialect, self.b).on_conflict_do_nothing(index_elements=["booking_id"])
@@ -247,6 +306,10 @@ def claimable(table, now: datetime):
     sibling = table.alias("sibling")
     sibling_in_flight = exists().where(sibling.c.booking_id == table.c.booking_id, sibling.c.id != table.c.id,
                                        sibling.c.status == SENDING, sibling.c.lease_expires_at > now)
-    return and_(or_(and_(table.c.status == SCHEDULED, table.c.not_before <= now),
-                    and_(table.c.status == SENDING, table.c.lease_expires_at <= now)),
-                or_(table.c.booking_id.is_(None), ~sibling_in_flight))
+    return and_(claimable_but_for_siblings(table, now), or_(table.c.booking_id.is_(None), ~sibling_in_flight))
+
+
+def claimable_but_for_siblings(table, now: datetime):
+    """Due and scheduled, or `sending` with an expired lease."""
+    return or_(and_(table.c.status == SCHEDULED, table.c.not_before <= now),
+               and_(table.c.status == SENDING, table.c.lease_expires_at <= now))
