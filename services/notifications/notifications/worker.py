@@ -19,7 +19,7 @@ from .store.tables import make_tables
 
 def build_parts(settings: NotificationSettings, clock: Callable[[], datetime] = utcnow) -> WorkerParts:
     """The worker's composition root: the same wiring the tests use."""
-    session_factory = make_session_factory(make_engine(settings.database_url))
+    session_factory = make_session_factory(make_engine(settings.database_url, ping_on_checkout=False))
     tables = make_tables()
     repository = Repository(tables)
     processor = InboxProcessor(session_factory, tables.inbox,
