@@ -141,15 +141,19 @@ def _screening_inbox():
     return inbox
 
 
+def _broker():
+    """A topology of the booking service's, unique to this run, and a connection to RabbitMQ."""
+    settings = load_settings("booking", {"CLINIC_DATA_DIR": tempfile.mkdtemp(), "CLINIC_BROKER_URL": AMQP_URL,
+                                         "CLINIC_TOPOLOGY_PREFIX": f"bench-{uuid.uuid4().hex[:8]}"})
+    return Topology(settings.topology_prefix), connect(settings)
+
+
 def relay(url: str, events: int, profiler) -> None:
     from booking.store.tables import outbox
 
     upgrade("booking", url)
     database = Database(url, profiler)
-    settings = load_settings("booking", {"CLINIC_DATA_DIR": tempfile.mkdtemp(), "CLINIC_BROKER_URL": AMQP_URL,
-                                         "CLINIC_TOPOLOGY_PREFIX": f"bench-{uuid.uuid4().hex[:8]}"})
-    topology = Topology(settings.topology_prefix)
-    connection = connect(settings)
+    topology, connection = _broker()
     publisher = Publisher(connection, topology)
 
     def write(count: int) -> None:
@@ -189,10 +193,7 @@ def woken_relay(url: str, events: int, profiler) -> None:
 
     upgrade("booking", url)
     database = Database(url, profiler)
-    settings = load_settings("booking", {"CLINIC_DATA_DIR": tempfile.mkdtemp(), "CLINIC_BROKER_URL": AMQP_URL,
-                                         "CLINIC_TOPOLOGY_PREFIX": f"bench-{uuid.uuid4().hex[:8]}"})
-    topology = Topology(settings.topology_prefix)
-    connection = connect(settings)
+    topology, connection = _broker()
     relay = OutboxRelay(database.sessions, outbox, Publisher(connection, topology))
     calls, found = [], []
 
