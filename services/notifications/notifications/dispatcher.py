@@ -129,11 +129,10 @@ class Dispatcher:
             return connection.execute(self._repo.claim_statement(connection), {
                 "claim_now": now, "claim_lease_expires_at": now + self._settings.sending_lease}).first()
 
-    def _deliver(self, row, connection=None) -> None:
-        # One connection per message, the one it was claimed on (or taken and pinged now): the check reads on it,
-        # and `sent` is recorded on it the moment the server has the message, not after a checkout and a ping in
-        # that window.
-        with connection if connection is not None else self._engine.connect() as connection:
+    def _deliver(self, row, connection) -> None:
+        # One connection per message, the one it was claimed on: the check reads on it, and `sent` is recorded on
+        # it the moment the server has the message, not after a checkout (and a ping) in that window.
+        with connection:
             try:
                 withdrawn = self._no_longer_wanted(connection, row)
             finally:
