@@ -68,8 +68,9 @@ class Dispatcher:
                     break
                 try:
                     sending = self._senders.submit(self._deliver, row, connection)
-                except BaseException:
+                except BaseException:  # no sender took it: its connection and its sender are free again
                     connection.close()
+                    self._free_senders.release()
                     raise
                 # Freed once the future is done, so a claimer that got the sender sees that send as finished.
                 sending.add_done_callback(lambda _: self._free_senders.release())
