@@ -48,12 +48,12 @@ def ms_per_event(run, count: int) -> float:
     return (time.process_time() - started) * 1000 / count
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=300)
     parser.add_argument("--backend", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--profile", action="store_true")
-    args = parser.parse_args()
+    args = parser.parse_args([] if argv is None else argv)  # bench/run.py calls main() with its own argv
     with postgres_databases(POSTGRES_ADMIN_URL) as new_database:
         postgresql = args.backend == "postgresql" and port_open(POSTGRES_ADMIN_URL, 5432)
         url = new_database() if postgresql else f"sqlite:///{tempfile.mkdtemp()}/n.db"
@@ -101,4 +101,4 @@ def _booking(envelope: dict):
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
