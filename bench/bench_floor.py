@@ -134,7 +134,8 @@ def scratch_database():
 
 
 def database_floor(transactions: int) -> dict[str, float]:
-    """CPU ms per transaction, the client's and PostgreSQL's, on an engine set up as ours are (pre-ping)."""
+    """CPU ms per transaction, the client's and PostgreSQL's, on an engine set up as the APIs' are (pre-ping; the
+    workers' engines send no ping, clinic_shared.db.make_engine)."""
     from sqlalchemy import Column, MetaData, String, Table, create_engine, select
 
     postgres = report.server_roots().get("PostgreSQL")
