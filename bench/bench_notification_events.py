@@ -22,7 +22,6 @@ sys.path.insert(0, str(REPO / "services" / "notifications" / "tests"))
 
 from conftest import make_booking_data  # noqa: E402  (the tests' event data: one place says what it looks like)
 
-from clinic_shared.db import make_engine, make_session_factory  # noqa: E402
 from clinic_shared.events import make_envelope  # noqa: E402
 from clinic_shared.inbox import InboxProcessor  # noqa: E402
 from clinic_shared.migrations import upgrade  # noqa: E402
@@ -31,6 +30,7 @@ from notifications.events import EventHandlers  # noqa: E402
 from notifications.settings import load_settings  # noqa: E402
 from notifications.store.repository import Repository  # noqa: E402
 from notifications.store.tables import make_tables  # noqa: E402
+from notifications.worker import build_parts  # noqa: E402
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
 
@@ -59,10 +59,12 @@ def main(argv: list[str] | None = None) -> None:
         url = new_database() if postgresql else f"sqlite:///{tempfile.mkdtemp()}/n.db"
         settings = load_settings({"CLINIC_DATA_DIR": tempfile.mkdtemp(), "CLINIC_NOTIFICATIONS_DATABASE_URL": url})
         upgrade("notifications", url)
-        engine = make_engine(url)
+        # The engine as the worker makes it (since 6cc8301 without the ping on checkout), in whichever code is benched.
+        sessions = build_parts(settings).session_factory
+        engine = sessions.kw["bind"]
         tables = make_tables()
         handlers = EventHandlers(settings, Repository(tables), lambda: NOW)
-        processor = InboxProcessor(make_session_factory(engine), tables.inbox, handlers.as_dict())
+        processor = InboxProcessor(sessions, tables.inbox, handlers.as_dict())
         print(f"database: {engine.dialect.name}, {args.events} booking.confirmed events each")
 
         one_by_one = envelopes(args.events)
