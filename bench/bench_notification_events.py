@@ -41,6 +41,14 @@ def envelopes(count: int) -> list[dict]:
         for n in range(count)]
 
 
+def rendering(handlers: EventHandlers, booking):
+    """What `booking_confirmed` renders: the five texts, which share their values (`_texts`), and the invitation
+    (pre_treatment's alone)."""
+    texts = handlers._texts(booking)
+    return ([texts(kind) for kind in ("pre_treatment", "appointment_reminder", "aftercare", "aftercare_check_in",
+                                      "next_session_reminder")], handlers._calendar(booking, 0, NOW, cancel=False))
+
+
 def ms_per_event(run, count: int) -> float:
     """CPU milliseconds (this process's: PostgreSQL's own is not counted) per event."""
     started = time.process_time()
@@ -83,11 +91,8 @@ def main(argv: list[str] | None = None) -> None:
         facts = [handlers._facts(handlers_booking) for handlers_booking in map(_booking, one_by_one)]
         rounds = []
         for _ in range(5):
-            rounds.append(ms_per_event(lambda: [
-                ([handlers._render(kind, b) for kind in ("pre_treatment", "appointment_reminder", "aftercare",
-                                                         "aftercare_check_in", "next_session_reminder")],
-                 handlers._calendar(b, 0, NOW, cancel=False))  # the invitation: pre_treatment's alone
-                for b in map(_booking, one_by_one)], args.events))
+            rounds.append(ms_per_event(lambda: [rendering(handlers, b) for b in map(_booking, one_by_one)],
+                                       args.events))
         print(f"inbox, one transaction per event: {single:6.2f} CPU ms/event")
         print(f"inbox, batches of 20:             {batch:6.2f} CPU ms/event")
         print(f"rendering alone (5 texts + 1 invitation per event): {statistics.median(rounds):6.3f} ms/event "
