@@ -324,12 +324,12 @@ PARTS = {"booking": booking_worker, "screening": screening_worker, "relay": rela
          "worker": whole_worker}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=300)
     parser.add_argument("--profile", choices=sorted(set(PARTS) - {"worker"}),
                         help="print cProfile's busiest functions in this part")
-    args = parser.parse_args()
+    args = parser.parse_args([] if argv is None else argv)  # bench/run.py calls main() with its own argv
     if not port_open(POSTGRES_ADMIN_URL, 5432) or not port_open(AMQP_URL, 5672):
         sys.exit("needs PostgreSQL and RabbitMQ (clinic_shared.testing's addresses)")
     for name, part in PARTS.items():
@@ -341,4 +341,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -18,6 +18,9 @@ def main() -> None:
             continue
         spec = importlib.util.spec_from_file_location(path.stem, path)
         module = importlib.util.module_from_spec(spec)
+        # Registered under its name: a bench that starts a process with "spawn" (bench_worker_events) pickles its
+        # target by module and name, which must find this very module, not a second import of the file.
+        sys.modules[path.stem] = module
         spec.loader.exec_module(module)
         print(f"== {path.stem}", flush=True)
         module.main()

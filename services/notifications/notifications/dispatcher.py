@@ -68,8 +68,9 @@ class Dispatcher:
                     break
                 try:
                     sending = self._senders.submit(self._deliver, row, connection)
-                except BaseException:
+                except BaseException:  # no sender took it: its connection and its sender are free again
                     connection.close()
+                    self._free_senders.release()
                     raise
                 # Freed once the future is done, so a claimer that got the sender sees that send as finished.
                 sending.add_done_callback(lambda _: self._free_senders.release())
@@ -129,11 +130,10 @@ class Dispatcher:
             return connection.execute(self._repo.claim_statement(connection), {
                 "claim_now": now, "claim_lease_expires_at": now + self._settings.sending_lease}).first()
 
-    def _deliver(self, row, connection=None) -> None:
-        # One connection per message, the one it was claimed on (or taken and pinged now): the check reads on it,
-        # and `sent` is recorded on it the moment the server has the message, not after a checkout and a ping in
-        # that window.
-        with connection if connection is not None else self._engine.connect() as connection:
+    def _deliver(self, row, connection) -> None:
+        # One connection per message, the one it was claimed on: the check reads on it, and `sent` is recorded on
+        # it the moment the server has the message, not after a checkout (and a ping) in that window.
+        with connection:
             try:
                 withdrawn = self._no_longer_wanted(connection, row)
             finally:

@@ -110,7 +110,7 @@ def test_a_message_claimed_when_the_erasure_came_is_not_sent(system, clock, book
     claimed = system.dispatcher.claim()  # a dispatcher has taken the invitation, address and all...
     assert claimed.kind == "pre_treatment" and claimed.to_address == "ada@example.org"
     erase(system)                        # ...and the erasure commits before it sends
-    system.dispatcher._deliver(claimed)
+    system.dispatcher._deliver(claimed, system.engine.connect())  # (a connection, as the claim hands its sender)
     assert not (system.settings.outbox_dir / f"{claimed.id}.eml").exists()
     assert {r.id: r.status for r in system.messages()}[claimed.id] == "cancelled"
     system.deliver("booking.confirmed", booking_data(booking_id="b9", client_id="c9"))

@@ -131,8 +131,9 @@ class Repository:
     def claim_statement(self, executor: Session | Connection):
         """One UPDATE … RETURNING that claims the next claimable message (`claimable`, earliest first) and
         returns its row as claimed: `sending`, attempts + 1, leased until :claim_lease_expires_at (parameters:
-        claim_now, claim_lease_expires_at). Two dispatchers never take one row: on PostgreSQL the subquery
-        locks its pick FOR UPDATE SKIP LOCKED, on SQLite BEGIN IMMEDIATE holds the write lock."""
+        claim_now, claim_lease_expires_at), with `more_due` and `holds_back` (`_after_the_claim`). Two dispatchers
+        never take one row: on PostgreSQL the subquery locks its pick FOR UPDATE SKIP LOCKED, on SQLite BEGIN
+        IMMEDIATE holds the write lock."""
         return self._statement(executor, "claim", self._claim_statement)
 
     def _claim_statement(self, dialect: str):
