@@ -154,19 +154,21 @@ class SessionDeadlines:
 
     def _run(self) -> None:
         with self._changed:
-            while True:
-                while self._pending and self._pending[0][2] is None:
-                    heapq.heappop(self._pending)
-                if not self._pending:
-                    if not self._changed.wait(self.IDLE_SECONDS) and not self._pending:
-                        self._running = False
-                        return
-                    continue
-                wait = self._pending[0][0] - time.monotonic()
-                if wait > 0:
-                    self._changed.wait(wait)
-                    continue
-                _cut(heapq.heappop(self._pending)[2])
+            try:
+                while True:
+                    while self._pending and self._pending[0][2] is None:
+                        heapq.heappop(self._pending)
+                    if not self._pending:
+                        if not self._changed.wait(self.IDLE_SECONDS) and not self._pending:
+                            return
+                        continue
+                    wait = self._pending[0][0] - time.monotonic()
+                    if wait > 0:
+                        self._changed.wait(wait)
+                        continue
+                    _cut(heapq.heappop(self._pending)[2])
+            finally:
+                self._running = False  # however it ends (idle, or a cut that raised): the next session starts it
 
 
 class SmtpTransport:
