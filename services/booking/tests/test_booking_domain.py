@@ -79,7 +79,7 @@ def test_areas_from_json_and_unknown_overrides_refused():
     assert len(settings.rules.practitioners) == 3 and settings.rules.spacing_days == 42
     with pytest.raises(TypeError):
         load_booking_settings(env, opening_time="09:00")
-    # Turnover is kept under half a day: the reads of busy bookings look back LONGEST_BLOCK, no further.
+    # Turnover is at most half a day: the reads of busy bookings look back LONGEST_BLOCK, no further.
     assert load_booking_settings(env, turnover_minutes=MAX_TURNOVER_MINUTES).rules.turnover_minutes == 720
     with pytest.raises(ValueError):
         load_booking_settings({**env, "CLINIC_BOOKING_TURNOVER_MINUTES": str(MAX_TURNOVER_MINUTES + 1)})

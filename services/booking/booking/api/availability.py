@@ -50,5 +50,7 @@ def answer(timezone: str, slots: Sequence[Slot]) -> Response:
 
 def _writes_compact_sorted(provider) -> bool:
     """Whether Flask's default JSON provider writes keys sorted, without indentation (its `response`)."""
+    if not isinstance(provider, DefaultJSONProvider):  # another provider may have no `compact` or `sort_keys`
+        return False
     indents = provider.compact is False or (provider.compact is None and current_app.debug)
-    return isinstance(provider, DefaultJSONProvider) and provider.sort_keys and not indents
+    return provider.sort_keys and not indents

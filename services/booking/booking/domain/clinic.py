@@ -9,9 +9,9 @@ from clinic_shared.catalog import TreatmentArea as Area  # noqa: F401  (the book
 
 # A booking starts and ends inside one open day's hours (hours.check_opening_hours): on the longest local day
 # (the autumn DST night) that is under 25 hours of real time. It blocks its practitioner turnover longer, and
-# turnover is kept under MAX_TURNOVER_MINUTES. So no booking blocks for LONGEST_BLOCK or more: the reads of the
-# bookings around a time look back that far and no further (store.repository), whichever rules held when each
-# booking was made.
+# turnover is at most MAX_TURNOVER_MINUTES (ClinicRules refuses more). So no booking blocks for LONGEST_BLOCK or
+# more: the reads of the bookings around a time look back that far and no further (store.repository), whichever
+# rules held when each booking was made.
 MAX_TURNOVER_MINUTES = 12 * 60
 LONGEST_BLOCK = timedelta(hours=25, minutes=MAX_TURNOVER_MINUTES)
 
