@@ -246,8 +246,7 @@ def guard_day(session: Session, day: date, exclusive: bool) -> None:
     session.execute(text(f"SELECT {function}(:key)"), {"key": _day_key(day)})
 
 
-_CLOSED_DATES = select(closures.c.date).where(closures.c.date >= bindparam("first"),
-                                               closures.c.date <= bindparam("last"))
+_CLOSED_DATES = select(closures.c.date).where(_CLOSED_BETWEEN)
 
 
 def closed_dates(session: Session, first: date, last: date) -> set[date]:

@@ -54,9 +54,9 @@ def waiting_on(session: Session, day: date):
 
 def held_in(start, end):
     """The condition of an offered entry whose time could clash with anything in [start, end). Its rows are read
-    with the bookings around (repository.busy_and_held, around_a_session): each names whom it is for
-    (`client_id`), its time (`practitioner_id`, `start`, `end`, `type`) and until when it is held (`expires_at`;
-    one that ran out still counts for its own client until the expiry job has passed it on).
+    with the bookings around (repository._with_held: busy_and_held, busy_held_and_closed, around_a_session): each
+    names whom it is for (`client_id`), its time (`practitioner_id`, `start`, `end`, `type`) and until when it is
+    held (`expires_at`; one that ran out still counts for its own client until the expiry job has passed it on).
     Unlike the bookings' read it needs no lower bound on the start: only entries on offer match, few at any time
     (each for at most the hold), and ix_waitlist_status_expires finds them by status."""
     return and_(waitlist.c.status == OFFERED, waitlist.c.offer_start < end, waitlist.c.offer_blocked_until > start)
