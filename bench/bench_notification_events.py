@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
                                        args.events))
         print(f"inbox, one transaction per event: {single:6.2f} CPU ms/event")
         print(f"inbox, batches of 20:             {batch:6.2f} CPU ms/event")
-        print(f"rendering alone (5 texts + 1 invitation per event): {statistics.median(rounds):6.3f} ms/event "
+        print(f"rendering alone (5 texts + 1 invitation per event): {statistics.median(rounds):6.3f} CPU ms/event "
               f"(median of 5 rounds; {args.events} events)")
         engine.dispose()
         if profiler is not None:
