@@ -194,7 +194,7 @@ def figures(args, load: Load, seconds: float, usage: dict, mail: int, loads: tup
     lag50, lag99 = (report.percentile([x * 1000 for x in load.lag_polled], q) for q in (50, 99))
     lines = [
         f"Command: `make bench-system BENCH_ARGS=\"--users {args.users} --seconds {args.seconds}"
-        f"{''.join(f' --env {setting}' for setting in getattr(args, 'env', []))}\"` "
+        f"{''.join(f' --env {setting}' for setting in args.env)}\"` "
         f"(commit {commit()}, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC)",
         f"Machine: {report.machine()}; load average (1/5/15 min) before {loads[0]}, after {loads[1]} "
         f"(the 1-minute figure before still carries any run just before this one).",
