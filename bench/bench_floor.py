@@ -18,12 +18,11 @@ bench/RESULTS.md multiplies these by how many of each a booking takes to say wha
 from __future__ import annotations
 
 import argparse
-import socket
 import subprocess
 import sys
 import time
 import uuid
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 
 import urllib3
@@ -32,9 +31,6 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 import report  # noqa: E402
-
-POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 
 
 def hello_app():
@@ -62,12 +58,6 @@ def forwarding_app():
 
     app.add_url_rule("/hello", "forward", forward)
     return app
-
-
-def free_port() -> int:
-    with closing(socket.socket()) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
@@ -98,6 +88,8 @@ def cpu_of(pid: int) -> float:
 
 def http_floor(requests: int) -> dict[str, float]:
     """CPU ms per request: the app's, the forwarding app's (its own share only) and the client's."""
+    from clinic_shared.testing import free_port
+
     upstream_port, forwarder_port = free_port(), free_port()
     with gunicorn("bench_floor:hello_app()", upstream_port) as upstream, \
             gunicorn("bench_floor:forwarding_app()", forwarder_port,
@@ -116,31 +108,17 @@ def http_floor(requests: int) -> dict[str, float]:
         return figures
 
 
-@contextmanager
-def scratch_database():
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"clinic_floor_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def database_floor(transactions: int) -> dict[str, float]:
     """CPU ms per transaction, the client's and PostgreSQL's, on an engine set up as the APIs' are (pre-ping; the
     workers' engines send no ping, clinic_shared.db.make_engine)."""
     from sqlalchemy import Column, MetaData, String, Table, create_engine, select
 
+    from clinic_shared.testing import POSTGRES_ADMIN_URL, postgres_databases
+
     postgres = report.server_roots().get("PostgreSQL")
     figures = {}
-    with scratch_database() as url:
+    with postgres_databases(POSTGRES_ADMIN_URL, label="floor") as new_database:
+        url = new_database()
         engine = create_engine(url, pool_pre_ping=True)
         metadata = MetaData()
         rows = Table("rows", metadata, Column("id", String(36), primary_key=True), Column("value", String(100)))
@@ -172,13 +150,15 @@ def broker_floor(events: int) -> dict[str, float]:
     """CPU ms per event published with a confirm, consumed and acked; the client's (both sides) and RabbitMQ's."""
     from kombu import Connection, Consumer, Exchange, Producer, Queue
 
+    from clinic_shared.testing import AMQP_URL
+
     rabbitmq = report.server_roots().get("RabbitMQ")
     # Durable, as our queues are (clinic_shared.topology): a persistent message to a transient queue is never
     # written to disk, and RabbitMQ's CPU per event was a third of what it is for a durable one.
     queue = Queue(f"floor-{uuid.uuid4().hex[:8]}", Exchange("", type="direct"), auto_delete=True, durable=True)
     received = []
-    with Connection(RABBITMQ_URL, transport_options={"confirm_publish": True}) as publishing, \
-            Connection(RABBITMQ_URL) as consuming:
+    with Connection(AMQP_URL, transport_options={"confirm_publish": True}) as publishing, \
+            Connection(AMQP_URL) as consuming:
         producer = Producer(publishing.default_channel)
         channel = consuming.channel()
         queue(channel).declare()

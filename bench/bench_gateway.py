@@ -156,7 +156,7 @@ def measure(args) -> None:
             for thread in threads:
                 thread.start()
             warm.wait()
-            profiler = profile(gateway.pid, args.profile) if args.profile else None
+            profiler = report.py_spy(gateway.pid, args.profile, rate=200) if args.profile else None
             before, began = report.tree_usage(gateway.pid).cpu_seconds, time.perf_counter()
             start.wait()
             for thread in threads:
@@ -176,15 +176,6 @@ def measure(args) -> None:
     print(f"| CPU ms per forwarded request | {cpu * 1000 / requests:.3f} |")
     print(f"| requests per second | {requests / seconds:.0f} |")
     print(f"| median wait ms | {statistics.median(waits) * 1000:.2f} |")
-
-
-def profile(pid: int, output: Path) -> subprocess.Popen:
-    """py-spy on the gateway's processes until interrupted, as collapsed stacks (bench/profile_summary.py reads
-    them). Sampling costs the gateway CPU too: a profiled run's figures are not comparable."""
-    py_spy = Path(sys.executable).parent / "py-spy"
-    return subprocess.Popen([str(py_spy), "record", "--pid", str(pid), "--subprocesses", "--nonblocking", "--gil",
-                             "--rate", "200", "--format", "raw", "--output", str(output)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def main(argv=None) -> None:

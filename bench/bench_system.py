@@ -194,7 +194,7 @@ def figures(args, load: Load, seconds: float, usage: dict, mail: int, loads: tup
     lag50, lag99 = (report.percentile([x * 1000 for x in load.lag_polled], q) for q in (50, 99))
     lines = [
         f"Command: `make bench-system BENCH_ARGS=\"--users {args.users} --seconds {args.seconds}"
-        f"{''.join(f' --env {setting}' for setting in getattr(args, 'env', []))}\"` "
+        f"{''.join(f' --env {setting}' for setting in args.env)}\"` "
         f"(commit {commit()}, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC)",
         f"Machine: {report.machine()}; load average (1/5/15 min) before {loads[0]}, after {loads[1]} "
         f"(the 1-minute figure before still carries any run just before this one).",
@@ -353,15 +353,9 @@ def drive(args, system: RunningSystem, mailbox) -> None:
 
 
 def start_profilers(directory: Path, roots: dict[str, int], seconds: int) -> list[subprocess.Popen]:
-    """py-spy on every process (gunicorn's workers included) for the measured seconds, as collapsed stacks
-    that bench/profile_summary.py reads. Sampling costs CPU too: figures of a profiled run are not comparable."""
+    """py-spy on every process (gunicorn's workers included) for the measured seconds."""
     directory.mkdir(parents=True, exist_ok=True)
-    py_spy = Path(sys.executable).parent / "py-spy"
-    return [subprocess.Popen([str(py_spy), "record", "--pid", str(pid), "--subprocesses", "--nonblocking", "--gil",
-                              "--rate", "50", "--duration", str(seconds), "--format", "raw",
-                              "--output", str(directory / f"{name}.txt")],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            for name, pid in roots.items()]
+    return [report.py_spy(pid, directory / f"{name}.txt", rate=50, seconds=seconds) for name, pid in roots.items()]
 
 
 def delete_topology(amqp_url: str, prefix: str) -> None:

@@ -28,10 +28,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "services" / "notifications" / "tests"))
+sys.path[:0] = [str(REPO / "bench"), str(REPO / "services" / "notifications" / "tests")]
 
 from conftest import make_booking_data, make_screening_data  # noqa: E402  (the tests' event data)
-from sqlalchemy import create_engine, event, text  # noqa: E402
+from report import database_transactions  # noqa: E402
+from sqlalchemy import create_engine, event  # noqa: E402
 
 from clinic_shared.broker import Publisher, connect  # noqa: E402
 from clinic_shared.db import make_engine, make_session_factory  # noqa: E402
@@ -62,17 +63,13 @@ class Database:
         self.url = url
         self.engine = worker_engine(url)
         self.sessions = make_session_factory(self.engine)
-        self._admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
         self._name = self.engine.url.database
         self._profiler = profiler
 
     def _transactions(self) -> int:
         self.engine.dispose()  # a backend reports its counters when it ends
         time.sleep(0.3)
-        with self._admin.connect() as connection:
-            connection.execute(text("SELECT pg_stat_clear_snapshot()"))
-            return connection.execute(text("SELECT xact_commit + xact_rollback FROM pg_stat_database "
-                                           "WHERE datname = :name"), {"name": self._name}).scalar()
+        return sum(database_transactions(POSTGRES_ADMIN_URL, {"this": self._name})["this"])
 
     @contextmanager
     def measure(self, label: str, events: int):
@@ -90,7 +87,6 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
-        self._admin.dispose()
 
 
 def report(label: str, cpu: float, statements: int, transactions: int, events: int) -> None:

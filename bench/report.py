@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,6 +117,17 @@ def database_transactions(admin_url: str, names: dict[str, str]) -> dict[str, tu
         engine.dispose()
     counts = {datname: (commits, rollbacks) for datname, commits, rollbacks in rows}
     return {name: counts.get(database, (0, 0)) for name, database in names.items()}
+
+
+def py_spy(pid: int, output: Path, rate: int, seconds: int | None = None) -> subprocess.Popen:
+    """py-spy on a process and its children (gunicorn's workers) as collapsed stacks, which
+    bench/profile_summary.py reads: for `seconds`, or until interrupted (SIGINT makes it write them). Sampling costs
+    the sampled processes CPU too: a profiled run's figures are not comparable."""
+    command = [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid), "--subprocesses",
+               "--nonblocking", "--gil", "--rate", str(rate), "--format", "raw", "--output", str(output)]
+    if seconds is not None:
+        command += ["--duration", str(seconds)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 # ----- the machine ----------------------------------------------------------------------------

@@ -6,7 +6,6 @@ A clinic's mail server is another machine altogether."""
 from __future__ import annotations
 
 import multiprocessing
-import time
 from contextlib import contextmanager
 
 

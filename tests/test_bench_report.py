@@ -62,7 +62,7 @@ def test_results_keep_history_and_other_sections_and_replace_the_figures(tmp_pat
 
 def test_figures_from_a_synthetic_run():
     class Args:
-        users, seconds = 4, 10
+        users, seconds, env = 4, 10, []  # as main() parses them: no --env given
 
     run = bench_system.Load("http://unused", {}, ["face"], None)
     run.counts.update({"bookings made": 50, "booking 201": 50, "screening_pending answers": 3})
