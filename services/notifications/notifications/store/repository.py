@@ -9,6 +9,7 @@ from sqlalchemy import and_, bindparam, case, exists, literal_column, or_, selec
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from clinic_shared.db import dialect_insert
 from clinic_shared.paging import Position, keyset
 from clinic_shared.wakeups import notify
 
@@ -39,17 +40,6 @@ class NewMessage:
     rendered: Rendered
     booking_id: str | None = None
     calendar: str | None = None
-
-
-def dialect_insert(session_or_dialect: Session | str, table):
-    """INSERT that can skip a row whose unique key exists (ON CONFLICT DO NOTHING) on both databases."""
-    dialect = (session_or_dialect if isinstance(session_or_dialect, str)
-               else session_or_dialect.get_bind().dialect.name)
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
 
 
 class Repository:
